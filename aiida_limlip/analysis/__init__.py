@@ -1,0 +1,1 @@
+"""Pure functions (no AiiDA imports): fits, structure analysis, units, tables and plots."""

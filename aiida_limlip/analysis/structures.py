@@ -1,0 +1,44 @@
+"""Structure analysis on ASE ``Atoms`` (no AiiDA)."""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+
+
+def conventional_lattice_constant(atoms: Atoms, symprec: float = 1e-3) -> float:
+    """
+    Return the lattice parameter ``a`` (Å) of the conventional standard cell of ``atoms``.
+
+    For bcc lithium given as a 2-atom cubic cell or as a 1-atom primitive cell, this is the cube edge in both cases.
+
+    Parameters
+    ----------
+    atoms
+        The crystal.
+    symprec
+        Symmetry tolerance in Å, as in spglib.
+    """
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    structure = AseAtomsAdaptor.get_structure(atoms)
+    conventional = SpacegroupAnalyzer(structure, symprec=symprec).get_conventional_standard_structure()
+    return float(conventional.lattice.a)
+
+
+def is_cubic(atoms: Atoms, symprec: float = 1e-3) -> bool:
+    """Return whether the crystal has a cubic lattice (spglib crystal system, tolerance ``symprec`` in Å)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    analyzer = SpacegroupAnalyzer(AseAtomsAdaptor.get_structure(atoms), symprec=symprec)
+    return analyzer.get_crystal_system() == 'cubic'
+
+
+def scale_to_volume(atoms: Atoms, volume: float) -> Atoms:
+    """Return a copy of ``atoms`` scaled isotropically (fractional coordinates kept) to ``volume`` (Å^3)."""
+    scaled = atoms.copy()
+    factor = (volume / atoms.get_volume()) ** (1.0 / 3.0)
+    scaled.set_cell(np.asarray(atoms.cell) * factor, scale_atoms=True)
+    return scaled

@@ -1,0 +1,1 @@
+"""CalcJobs of aiida-limlip."""

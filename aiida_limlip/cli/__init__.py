@@ -1,0 +1,16 @@
+"""The ``aiida-limlip`` command line interface."""
+
+import click
+from aiida.cmdline.groups import VerdiCommandGroup
+from aiida.cmdline.params import options, types
+
+
+@click.group('aiida-limlip', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
+@options.PROFILE(type=types.ProfileParamType(load_profile=True), expose_value=False)
+def cmd_root():
+    """Machine-learning potentials for lithium metal, end to end, with provenance."""
+
+
+from .demo import cmd_demo  # noqa: E402, F401
+from .potential import cmd_potential  # noqa: E402, F401
+from .setup import cmd_setup  # noqa: E402, F401

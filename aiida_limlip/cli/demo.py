@@ -1,0 +1,109 @@
+"""``aiida-limlip demo``: the main job of the quick start, run through the daemon."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from aiida.cmdline.utils import decorators, echo
+
+from . import cmd_root
+from .setup import RUNNER_LABEL
+
+
+def follow(node, timeout: float, interval: float = 1.0) -> None:
+    """
+    Print the report messages of ``node`` and its descendants as they appear, until it terminates.
+
+    Raises
+    ------
+    click.ClickException
+        If the process does not terminate within ``timeout`` seconds.
+    """
+    from aiida import orm
+
+    seen: set[int] = set()
+    start = time.monotonic()
+    last_state = None
+    while True:
+        query = orm.QueryBuilder().append(orm.ProcessNode, filters={'id': node.pk}, tag='root')
+        query.append(orm.ProcessNode, with_ancestors='root', project='id')
+        pks = [node.pk, *query.all(flat=True)]
+        logs = orm.QueryBuilder().append(orm.Log, filters={'dbnode_id': {'in': pks}}).all(flat=True)
+        for log in sorted(logs, key=lambda entry: entry.time):
+            if log.pk not in seen:
+                seen.add(log.pk)
+                click.echo(f'  [{time.monotonic() - start:6.1f} s] {log.message}')
+        state = node.process_state.value if node.process_state else 'created'
+        if state != last_state:
+            click.echo(f'  [{time.monotonic() - start:6.1f} s] {node.process_label}<{node.pk}> is {state}')
+            last_state = state
+        if node.is_terminated:
+            return
+        if time.monotonic() - start > timeout:
+            raise click.ClickException(
+                f'{node.process_label}<{node.pk}> still {state} after {timeout:.0f} s; follow it with '
+                f'`verdi process watch {node.pk}`'
+            )
+        time.sleep(interval)
+
+
+@cmd_root.command('demo')
+@click.option('--protocol', default='demo', show_default=True, help='Protocol of the EOS work chain.')
+@click.option('--code', 'code_label', default=f'{RUNNER_LABEL}@localhost', show_default=True, help='Runner code.')
+@click.option('--timeout', default=900.0, show_default=True, help='Seconds to wait for the work chain.')
+@decorators.with_dbenv()
+def cmd_demo(protocol, code_label, timeout):
+    """Lattice constant and bulk modulus of bcc Li with the SNAP potential, through the daemon."""
+    from aiida import orm
+    from aiida.engine import submit
+    from aiida.engine.daemon.client import get_daemon_client
+    from ase.build import bulk
+
+    from ..data.potential import PotentialData
+    from ..workchains.eos import EquationOfStateWorkChain
+
+    try:
+        potential = PotentialData.from_snap_zuo2020().get_or_store()
+        # Start 0.6 % away from the SNAP minimum, so the relaxation does real work.
+        structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.45, cubic=True))
+        builder = EquationOfStateWorkChain.get_builder_from_protocol(
+            code_label, structure, potential, protocol=protocol
+        )
+    except (ValueError, FileNotFoundError) as exception:
+        echo.echo_critical(str(exception))
+
+    client = get_daemon_client()
+    if not client.is_daemon_running:
+        echo.echo_report('starting the daemon')
+        client.start_daemon()
+
+    builder.metadata.label = 'demo: bcc Li, SNAP (Zuo 2020)'
+    start = time.monotonic()
+    node = submit(builder)
+    echo.echo_report(f'submitted {node.process_label}<{node.pk}> (protocol `{protocol}`) to the daemon')
+    follow(node, timeout)
+    elapsed = time.monotonic() - start
+
+    if not node.is_finished_ok:
+        echo.echo_critical(
+            f'{node.process_label}<{node.pk}> did not finish ok: [{node.exit_status}] {node.exit_message}; '
+            f'see `verdi process report {node.pk}`'
+        )
+    results = node.outputs.results.get_dict()
+    click.echo('')
+    click.echo(f'bcc Li, {potential.label} (PotentialData<{potential.pk}>), {elapsed:.1f} s wall time')
+    for key in (
+        'lattice_constant',
+        'bulk_modulus',
+        'bulk_modulus_derivative',
+        'energy_per_atom',
+        'volume_per_atom',
+    ):
+        click.echo(f'  {key:<24} {results[key]:12.5f} {results["units"][key]}')
+    click.echo('  paper Table 1, DFT (PBE): a0 = 3.434 Å, B = 13.7 GPa')
+    click.echo('')
+    click.echo(
+        f'Inspect with: verdi process show {node.pk}; verdi process report {node.pk}; verdi node show '
+        f'{node.outputs.lattice_constant.pk}'
+    )

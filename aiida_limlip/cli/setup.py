@@ -1,0 +1,99 @@
+"""``aiida-limlip setup``: idempotent creation of the computer, codes and pseudopotential family."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import sys
+
+import click
+from aiida.cmdline.utils import decorators, echo
+
+from . import cmd_root
+
+RUNNER_LABEL = 'limlip-runner'
+PW_LABEL = 'pw'
+
+
+@cmd_root.group('setup')
+def cmd_setup():
+    """Set up the localhost computer, codes and pseudopotentials (safe to re-run)."""
+
+
+def get_or_create_localhost(workdir: str, label: str = 'localhost'):
+    """Return the ``core.local``/``core.direct`` computer ``label``, creating and configuring it if needed."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        computer = orm.Computer.collection.get(label=label)
+    except NotExistent:
+        computer = orm.Computer(
+            label=label,
+            hostname='localhost',
+            description='This machine: local transport, direct scheduler.',
+            transport_type='core.local',
+            scheduler_type='core.direct',
+            workdir=workdir,
+        ).store()
+        computer.set_default_mpiprocs_per_machine(1)
+        echo.echo_success(f'created computer `{label}` (work directory {workdir})')
+    if not computer.is_configured:
+        computer.configure(safe_interval=0.0)
+    # Local jobs finish in seconds: poll often so short work chains are not dominated by waiting.
+    computer.set_minimum_job_poll_interval(1.0)
+    return computer
+
+
+def get_or_create_code(label: str, computer, executable: str, plugin: str, prepend_text: str = ''):
+    """Return the installed code ``label@computer``, creating it if needed."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        return orm.load_code(f'{label}@{computer.label}')
+    except NotExistent:
+        pass
+    code = orm.InstalledCode(
+        label=label,
+        computer=computer,
+        filepath_executable=executable,
+        default_calc_job_plugin=plugin,
+        prepend_text=prepend_text,
+    ).store()
+    echo.echo_success(f'created code `{code.full_label}` -> {executable}')
+    return code
+
+
+@cmd_setup.command('codes')
+@click.option('--workdir', default=str(pathlib.Path.home() / 'aiida_run'), show_default=True, help='Work directory.')
+@decorators.with_dbenv()
+def cmd_setup_codes(workdir):
+    """Create the `localhost` computer and the `limlip-runner` and `pw` codes."""
+    computer = get_or_create_localhost(workdir)
+    runner = pathlib.Path(sys.executable).parent / 'limlip-runner'
+    if not runner.exists():
+        echo.echo_critical(f'{runner} not found: install aiida-limlip in this environment first')
+    threads = 'export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}'
+    get_or_create_code(RUNNER_LABEL, computer, str(runner), 'limlip.run', prepend_text=threads)
+    pw = shutil.which('pw.x')
+    if pw is None:
+        echo.echo_warning('pw.x not found: install quantum-espresso to run DFT; no `pw` code created')
+    else:
+        get_or_create_code(PW_LABEL, computer, pw, 'quantumespresso.pw', prepend_text=threads)
+    echo.echo_success(f'computer `{computer.label}` and codes ready')
+
+
+@cmd_setup.command('pseudos')
+@click.option('--label', default=None, help='Family label (default: limlip/psl-1.0.0/PBE/PAW).')
+@decorators.with_dbenv()
+def cmd_setup_pseudos(label):
+    """Generate Li.pbe-s-kjpaw_psl.1.0.0.UPF with ld1.x and install it as a pseudopotential family."""
+    from ..pseudos.family import FAMILY_LABEL, install_li_family
+
+    family = install_li_family(label or FAMILY_LABEL)
+    pseudo = family.get_pseudo('Li')
+    wfc, rho = family.get_recommended_cutoffs(elements='Li', unit='Ry')
+    echo.echo_success(
+        f'family `{family.label}`: {pseudo.filename} (md5 {pseudo.md5}), recommended cutoffs {wfc:.0f}/{rho:.0f} Ry'
+    )

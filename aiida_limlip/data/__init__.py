@@ -1,0 +1,5 @@
+"""Node types of aiida-limlip."""
+
+from .potential import PotentialData
+
+__all__ = ('PotentialData',)

@@ -1,0 +1,1 @@
+"""Work chains of aiida-limlip: thin orchestration of CalcJobs and calcfunctions."""

