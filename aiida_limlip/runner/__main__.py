@@ -11,8 +11,8 @@ from pathlib import Path
 from . import files
 
 
-def _write_error(reason: str, message: str) -> None:
-    Path(files.ERROR_FILE).write_text(json.dumps({'reason': reason, 'message': message}, indent=1))
+def _write_error(directory: Path, reason: str, message: str) -> None:
+    (directory / files.ERROR_FILE).write_text(json.dumps({'reason': reason, 'message': message}, indent=1))
     print(f'limlip-runner: {reason}: {message}', file=sys.stderr)
 
 
@@ -31,26 +31,26 @@ def run(directory: Path | str = '.') -> int:
         parameters = validate_task_parameters(task, request.get('parameters'))
         structures = ase.io.read(directory / files.STRUCTURES_FILE, index=':', format='extxyz')
     except (OSError, KeyError, ValueError, TaskInputError) as exception:
-        _write_error('input', f'{type(exception).__name__}: {exception}')
+        _write_error(directory, 'input', f'{type(exception).__name__}: {exception}')
         return 2
 
     try:
         set_thread_count()
         factory = make_calculator_factory(request['potential'], directory / files.POTENTIAL_DIR)
     except (PotentialSpecError, ImportError, OSError) as exception:
-        _write_error('potential', f'{type(exception).__name__}: {exception}')
+        _write_error(directory, 'potential', f'{type(exception).__name__}: {exception}')
         return 3
 
     try:
         frames, output_structures = TASKS[task].function(structures, factory, parameters)
     except TaskFailedError as exception:
-        _write_error(exception.reason, str(exception))
+        _write_error(directory, exception.reason, str(exception))
         return 4
     except TaskInputError as exception:
-        _write_error('input', str(exception))
+        _write_error(directory, 'input', str(exception))
         return 2
     except Exception as exception:  # noqa: BLE001 - any failure of the backend is reported, never half-written
-        _write_error('task', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
+        _write_error(directory, 'task', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
         return 5
 
     if output_structures is not None:

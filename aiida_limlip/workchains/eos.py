@@ -184,7 +184,9 @@ class EquationOfStateWorkChain(ProtocolMixin, WorkChain):
 
     def fit(self):
         """Fit Birch-Murnaghan and attach the results."""
-        outputs, node = fit_equation_of_state.run_get_node(self.ctx.eos.outputs.arrays, self.ctx.structure)
+        outputs, node = fit_equation_of_state.run_get_node(
+            self.ctx.eos.outputs.arrays, self.ctx.structure, metadata={'call_link_label': 'fit'}
+        )
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_FIT_FAILED.format(message=node.exit_message)
         # Every output is attached here, after the last step that can fail: a failed run has no partial results.

@@ -1,0 +1,144 @@
+"""Test fixtures: a throw-away PostgreSQL + RabbitMQ profile, the runner code, and common inputs.
+
+The profile is never the user's: each test session creates its own database with the ``limlip_test`` role (made
+by ``setup_profile.sh --test-db``, credentials in ``$LIMLIP_HOME/test-db.env``) and drops it at the end. aiida-core's
+``postgres_cluster`` fixture cannot be used because pg_ctl refuses to run as root, which CI is.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import secrets
+import shutil
+import sys
+
+import pytest
+
+pytest_plugins = ['aiida.tools.pytest_fixtures']
+
+LIMLIP_HOME = pathlib.Path(os.environ.get('LIMLIP_HOME', pathlib.Path.home() / '.aiida-limlip'))
+
+
+def read_test_db_credentials() -> dict[str, str]:
+    """Return the test role's credentials written by ``setup_profile.sh --test-db``."""
+    envfile = pathlib.Path(os.environ.get('LIMLIP_TEST_DB_ENV', LIMLIP_HOME / 'test-db.env'))
+    if not envfile.is_file():
+        pytest.exit(f'{envfile} not found: run `bash run_tests.sh` (or `bash setup_profile.sh --test-db`) first', 2)
+    pairs = (line.split('=', 1) for line in envfile.read_text().splitlines() if '=' in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+@pytest.fixture(scope='session')
+def test_database():
+    """Create a throw-away database owned by the test role; drop it after the session."""
+    import psycopg
+
+    credentials = read_test_db_credentials()
+    name = f'limlip_test_{secrets.token_hex(6)}'
+    connection = dict(
+        host=credentials['LIMLIP_DB_HOST'],
+        port=int(credentials['LIMLIP_DB_PORT']),
+        user=credentials['LIMLIP_DB_USER'],
+        password=credentials['LIMLIP_DB_PASSWORD'],
+        dbname='postgres',
+        autocommit=True,
+    )
+    with psycopg.connect(**connection) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+        )
+    try:
+        yield {
+            'database_engine': 'postgresql_psycopg',
+            'database_hostname': credentials['LIMLIP_DB_HOST'],
+            'database_port': int(credentials['LIMLIP_DB_PORT']),
+            'database_username': credentials['LIMLIP_DB_USER'],
+            'database_password': credentials['LIMLIP_DB_PASSWORD'],
+            'database_name': name,
+        }
+    finally:
+        with psycopg.connect(**connection) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
+
+
+@pytest.fixture(scope='session', autouse=True)
+def aiida_profile(aiida_config, aiida_profile_factory, test_database, tmp_path_factory):
+    """Override aiida-core's fixture: a test profile on ``core.psql_dos`` with the RabbitMQ broker."""
+    storage_config = {**test_database, 'repository_uri': tmp_path_factory.mktemp('repository').as_uri()}
+    with aiida_profile_factory(
+        aiida_config, storage_backend='core.psql_dos', storage_config=storage_config, broker_backend='core.rabbitmq'
+    ) as profile:
+        profile.set_option('warnings.rabbitmq_version', False)
+        yield profile
+
+
+@pytest.fixture(scope='session')
+def runner_executable() -> str:
+    """Return the ``limlip-runner`` executable of this environment."""
+    executable = pathlib.Path(sys.executable).parent / 'limlip-runner'
+    if not executable.exists():
+        found = shutil.which('limlip-runner')
+        if found is None:
+            pytest.fail('limlip-runner is not installed in this environment')
+        return found
+    return str(executable)
+
+
+@pytest.fixture
+def runner_code(aiida_localhost, aiida_code_installed, runner_executable):
+    """Return the ``limlip-runner`` code on the test localhost (polled every second)."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    try:
+        return orm.load_code(f'limlip-runner@{aiida_localhost.label}')
+    except NotExistent:
+        return aiida_code_installed(
+            label='limlip-runner',
+            default_calc_job_plugin='limlip.run',
+            filepath_executable=runner_executable,
+            prepend_text='export OMP_NUM_THREADS=1',
+        )
+
+
+@pytest.fixture
+def snap_potential():
+    """Return the stored SNAP of Zuo et al. (2020) for Li."""
+    from aiida_limlip.data.potential import PotentialData
+
+    return PotentialData.from_snap_zuo2020().get_or_store()
+
+
+@pytest.fixture
+def bcc_li():
+    """Return a function giving bcc Li (2-atom cubic cell) of lattice constant ``a`` (Å) as ``StructureData``."""
+    from aiida import orm
+    from ase.build import bulk
+
+    def factory(a: float = 3.45) -> orm.StructureData:
+        return orm.StructureData(ase=bulk('Li', 'bcc', a=a, cubic=True))
+
+    return factory
+
+
+@pytest.fixture(scope='session')
+def lammps_potentials_dir() -> pathlib.Path:
+    """Return the folder with LAMMPS's potential files."""
+    from aiida_limlip.data.potential import find_lammps_potentials_dir
+
+    return find_lammps_potentials_dir()
+
+
+@pytest.fixture(scope='session')
+def snap_spec(lammps_potentials_dir) -> tuple[dict, pathlib.Path]:
+    """Return the runner specification of the SNAP potential and the folder with its files (no AiiDA needed)."""
+    spec = {
+        'kind': 'snap',
+        'species': ['Li'],
+        'files': ['Li_Zuo_JPCA2020.snapcoeff', 'Li_Zuo_JPCA2020.snapparam'],
+        'pair_style': 'snap',
+        'pair_coeff': ['* * Li_Zuo_JPCA2020.snapcoeff Li_Zuo_JPCA2020.snapparam Li'],
+    }
+    return spec, lammps_potentials_dir
