@@ -147,6 +147,10 @@ if [[ $MAKE_PROFILE -eq 1 ]]; then
     fi
     # RabbitMQ 3.10 works once consumer_timeout is off (done above); the version warning is then noise.
     "$VERDI" config set warnings.rabbitmq_version False >/dev/null
+    # A work chain run in the foreground (engine.run) misses its children's termination broadcast here and falls
+    # back to polling every runner.poll.interval (aiida-core default 60 s); through the daemon it does not. 5 s
+    # keeps interactive runs of short jobs snappy at the cost of one cheap query per waiting process.
+    "$VERDI" -p "$PROFILE" config set runner.poll.interval 5 >/dev/null
     "$VERDI" -p "$PROFILE" status || true
 
     step "computer, codes and pseudopotentials"

@@ -134,3 +134,20 @@ def test_eos_through_the_daemon(submit_and_await, runner_code, snap_potential, b
         assert fragment in report
     called = {link.link_label for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_CALC,)).all()}
     assert called == {'relax', 'eos', 'fit'}
+
+
+@pytest.mark.slow
+def test_query_finds_results_by_potential_files(runner_code, snap_potential, bcc_li):
+    """The query helper finds an EOS result from any node holding the same potential files."""
+    from aiida_limlip.query import get_eos_results
+
+    builder = EquationOfStateWorkChain.get_builder_from_protocol(runner_code, bcc_li(3.5), snap_potential, 'fast')
+    _, node = engine.run_get_node(builder)
+    rows = [row for row in get_eos_results(PotentialData.from_snap_zuo2020()) if row['workchain'] == node.pk]
+    assert len(rows) == 1
+    assert rows[0]['lattice_constant'] == node.outputs.lattice_constant.value
+    assert rows[0]['bulk_modulus'] == node.outputs.bulk_modulus.value
+    assert rows[0]['kind'] == 'snap'
+    assert rows[0]['formula'] == 'Li2'
+    other = PotentialData.from_ase('morse', ['Li'])
+    assert all(row['workchain'] != node.pk for row in get_eos_results(other))

@@ -1,0 +1,60 @@
+"""Reanalysis helpers: answer common questions from the provenance graph, without recomputing anything."""
+
+from __future__ import annotations
+
+from aiida import orm
+
+from .data.potential import PotentialData
+
+
+def get_eos_results(potential: PotentialData | None = None) -> list[dict]:
+    """Return the results of every successful ``EquationOfStateWorkChain``, newest first.
+
+    Parameters
+    ----------
+    potential
+        Only results of this potential, or of any node with the same files (same ``sha256``); all if ``None``.
+
+    Returns
+    -------
+    list of dict
+        ``workchain`` (pk), ``potential`` (pk), ``potential_label``, ``kind``, ``sha256``, ``formula`` and the fitted
+        quantities of the ``results`` output (``lattice_constant`` in Å, ``bulk_modulus`` in GPa, ...).
+    """
+    from .workchains.eos import EquationOfStateWorkChain
+
+    query = orm.QueryBuilder()
+    query.append(
+        orm.WorkChainNode,
+        tag='workchain',
+        filters={
+            'attributes.process_label': EquationOfStateWorkChain.__name__,
+            'attributes.exit_status': 0,
+        },
+        project=['id', 'ctime'],
+    )
+    filters = {'attributes.sha256': potential.sha256} if potential is not None else {}
+    query.append(
+        PotentialData,
+        with_outgoing='workchain',
+        edge_filters={'label': 'potential'},
+        filters=filters,
+        project=['id', 'label', 'attributes.kind', 'attributes.sha256'],
+    )
+    query.append(orm.StructureData, with_outgoing='workchain', edge_filters={'label': 'structure'}, project=['*'])
+    query.append(orm.Dict, with_incoming='workchain', edge_filters={'label': 'results'}, project=['attributes'])
+    rows = []
+    for pk, ctime, pot_pk, pot_label, kind, sha, structure, results in query.all():
+        rows.append(
+            {
+                'workchain': pk,
+                'ctime': ctime,
+                'potential': pot_pk,
+                'potential_label': pot_label,
+                'kind': kind,
+                'sha256': sha,
+                'formula': structure.get_formula(),
+                **results,
+            }
+        )
+    return sorted(rows, key=lambda row: row['ctime'], reverse=True)

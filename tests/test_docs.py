@@ -1,0 +1,28 @@
+"""The tutorial in docs/ runs as written."""
+
+import pathlib
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from aiida_limlip.cli.setup import cmd_setup_codes
+
+DOCS = pathlib.Path(__file__).parent.parent / 'docs'
+
+
+@pytest.mark.slow
+def test_tutorial_runs(tmp_path, capsys):
+    CliRunner().invoke(cmd_setup_codes, ['--workdir', str(tmp_path)], catch_exceptions=False)
+    blocks = re.findall(r'```python\n(.*?)```', (DOCS / 'tutorial.md').read_text(), flags=re.S)
+    assert len(blocks) >= 5
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, 'docs/tutorial.md', 'exec'), namespace)  # noqa: S102
+    output = capsys.readouterr().out
+    assert 'which the potential' in output  # the refused sodium structure
+    assert namespace['node'].is_finished_ok
+    assert namespace['meam_node'].is_finished_ok
+    # The tutorial's claims about SNAP hold.
+    assert namespace['node'].outputs.lattice_constant.value == pytest.approx(3.506, abs=1e-3)
+    assert namespace['node'].outputs.bulk_modulus.value == pytest.approx(10.0, abs=0.5)
