@@ -1,5 +1,4 @@
-"""
-Equation-of-state fits.
+"""Equation-of-state fits.
 
 The third-order Birch-Murnaghan form is fitted by non-linear least squares, started from a parabola through the
 data, so that the fit is robust for any reasonable volume grid around the minimum.
@@ -33,8 +32,7 @@ class BirchMurnaghanFit:
 def birch_murnaghan_energy(
     volume: np.ndarray | float, e0: float, v0: float, b0: float, b0_prime: float
 ) -> np.ndarray | float:
-    """
-    Return the third-order Birch-Murnaghan energy.
+    """Return the third-order Birch-Murnaghan energy.
 
     Parameters
     ----------
@@ -48,8 +46,7 @@ def birch_murnaghan_energy(
 
 
 def fit_birch_murnaghan(volumes: np.ndarray, energies: np.ndarray) -> BirchMurnaghanFit:
-    """
-    Fit the third-order Birch-Murnaghan equation of state to E(V) points.
+    """Fit the third-order Birch-Murnaghan equation of state to E(V) points.
 
     Parameters
     ----------

@@ -7,8 +7,7 @@ from ase import Atoms
 
 
 def conventional_lattice_constant(atoms: Atoms, symprec: float = 1e-3) -> float:
-    """
-    Return the lattice parameter ``a`` (Å) of the conventional standard cell of ``atoms``.
+    """Return the lattice parameter ``a`` (Å) of the conventional standard cell of ``atoms``.
 
     For bcc lithium given as a 2-atom cubic cell or as a 1-atom primitive cell, this is the cube edge in both cases.
 

@@ -12,8 +12,7 @@ from .quantities import quantity
 
 @calcfunction
 def fit_equation_of_state(eos_data: orm.ArrayData, structure: orm.StructureData) -> dict:
-    """
-    Fit the third-order Birch-Murnaghan equation of state to the first row of ``eos_data``.
+    """Fit the third-order Birch-Murnaghan equation of state to the first row of ``eos_data``.
 
     Parameters
     ----------

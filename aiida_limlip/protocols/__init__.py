@@ -23,8 +23,7 @@ def recursive_merge(left: dict, right: dict) -> dict:
 
 
 class ProtocolMixin:
-    """
-    Give a process class ``get_available_protocols``, ``get_default_protocol`` and ``get_protocol_inputs``.
+    """Give a process class ``get_available_protocols``, ``get_default_protocol`` and ``get_protocol_inputs``.
 
     The class sets ``_protocol_file`` to the name of its YAML file in this folder. The file has a
     ``default_protocol`` and a ``protocols`` mapping: name to a ``description`` plus the inputs.
@@ -49,8 +48,7 @@ class ProtocolMixin:
 
     @classmethod
     def get_protocol_inputs(cls, protocol: str | None = None, overrides: dict | None = None) -> dict[str, Any]:
-        """
-        Return the inputs of ``protocol`` (default: the default protocol) updated recursively by ``overrides``.
+        """Return the inputs of ``protocol`` (default: the default protocol) updated recursively by ``overrides``.
 
         Raises
         ------

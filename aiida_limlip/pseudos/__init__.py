@@ -1,5 +1,4 @@
-"""
-The PAW data set of the paper, regenerated with QE's ``ld1.x`` from pslibrary 1.0.0's published parameters.
+"""The PAW data set of the paper, regenerated with QE's ``ld1.x`` from pslibrary 1.0.0's published parameters.
 
 ``Li.pbe-s-kjpaw_psl.1.0.0.ld1.in`` beside this file is our ld1.x input: scalar-relativistic PBE PAW, 1s semicore
 (3 valence electrons), Troullier-Martins pseudization, local potential from the smoothed AE potential (rcloc 0.6

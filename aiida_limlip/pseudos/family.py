@@ -13,8 +13,7 @@ PAPER_CUTOFFS_RY = {'Li': {'cutoff_wfc': 100.0, 'cutoff_rho': 400.0}}
 
 
 def install_li_family(label: str = FAMILY_LABEL, ld1: str = 'ld1.x'):
-    """
-    Generate the data set and install it as a ``CutoffsPseudoPotentialFamily``; return the family.
+    """Generate the data set and install it as a ``CutoffsPseudoPotentialFamily``; return the family.
 
     Idempotent: an existing family of that label is returned unchanged.
     """

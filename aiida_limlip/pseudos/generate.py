@@ -16,8 +16,7 @@ _NUMBER = re.compile(r'^[\s0-9eEdD+\-.]+$')
 
 
 def rewrap_long_lines(text: str, numbers_per_line: int = 4, max_length: int = MAX_LINE_LENGTH) -> str:
-    """
-    Split over-long lines of whitespace-separated numbers into lines of ``numbers_per_line`` numbers.
+    """Split over-long lines of whitespace-separated numbers into lines of ``numbers_per_line`` numbers.
 
     Only purely numeric lines are touched (tags and attributes never are), so the data are unchanged.
 
@@ -39,8 +38,7 @@ def rewrap_long_lines(text: str, numbers_per_line: int = 4, max_length: int = MA
 
 
 def generate_li_paw(directory: str | pathlib.Path, ld1: str = 'ld1.x') -> dict:
-    """
-    Run ``ld1.x`` on the packaged input in ``directory`` and rewrap the UPF it writes.
+    """Run ``ld1.x`` on the packaged input in ``directory`` and rewrap the UPF it writes.
 
     Returns
     -------

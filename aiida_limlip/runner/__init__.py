@@ -1,5 +1,4 @@
-"""
-Code that runs on the compute node: ASE, phonopy and pymatgen tasks over a batch of structures.
+"""Code that runs on the compute node: ASE, phonopy and pymatgen tasks over a batch of structures.
 
 Nothing here imports AiiDA. The ``limlip-runner`` executable reads ``aiida.in.json`` (task, parameters, potential
 specification) and ``structures.extxyz`` from its working directory, writes ``results.json`` (and, for relaxations,

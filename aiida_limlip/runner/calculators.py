@@ -47,8 +47,7 @@ def lammps_commands(spec: dict, directory: Path | str) -> list[str]:
 
 
 def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], Calculator]:
-    """
-    Return a function that creates a fresh ASE calculator for the potential ``spec``.
+    """Return a function that creates a fresh ASE calculator for the potential ``spec``.
 
     A factory rather than one calculator, so that each structure of a batch (with its own number of atoms and cell)
     gets a clean calculator; model files are loaded once where the backend allows it.

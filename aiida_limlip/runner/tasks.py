@@ -1,5 +1,4 @@
-"""
-Tasks of the runner: each evaluates one potential over a batch of structures.
+"""Tasks of the runner: each evaluates one potential over a batch of structures.
 
 A task is a function ``(structures, calculator_factory, parameters) -> (frames, output_structures)``, where
 ``frames`` is a list of JSON-serialisable dictionaries (one per input structure, in order) and ``output_structures``
@@ -129,8 +128,7 @@ def relax(structures: list[Atoms], factory: CalculatorFactory, parameters: dict)
 
 
 def eos(structures: list[Atoms], factory: CalculatorFactory, parameters: dict) -> TaskResult:
-    """
-    Energy and pressure on a grid of isotropically scaled volumes around every structure.
+    """Energy and pressure on a grid of isotropically scaled volumes around every structure.
 
     ``volume_strains`` are fractional volume changes: V = V_input * (1 + strain). With ``relax_positions`` the
     atoms relax at each fixed cell (needed for structures with free internal coordinates, not for bcc).
@@ -211,8 +209,7 @@ TASKS: dict[str, Task] = {
 
 
 def validate_task_parameters(task: str, parameters: dict | None) -> dict[str, Any]:
-    """
-    Return the full parameters of ``task``: its defaults updated with ``parameters``.
+    """Return the full parameters of ``task``: its defaults updated with ``parameters``.
 
     Raises
     ------

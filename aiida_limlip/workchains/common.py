@@ -12,8 +12,7 @@ DEFAULT_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 
 
 
 def load_code(code: orm.AbstractCode | str | int | None, plugin: str) -> orm.AbstractCode:
-    """
-    Return ``code`` as a code node, checking it exists and is meant for the CalcJob ``plugin``.
+    """Return ``code`` as a code node, checking it exists and is meant for the CalcJob ``plugin``.
 
     Raises
     ------

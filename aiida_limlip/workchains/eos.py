@@ -84,8 +84,7 @@ class EquationOfStateWorkChain(ProtocolMixin, WorkChain):
         overrides: dict | None = None,
         options: dict | None = None,
     ):
-        """
-        Return a builder filled in from a protocol.
+        """Return a builder filled in from a protocol.
 
         Parameters
         ----------
