@@ -58,3 +58,22 @@ def get_eos_results(potential: PotentialData | None = None) -> list[dict]:
             }
         )
     return sorted(rows, key=lambda row: row['ctime'], reverse=True)
+
+
+def get_labelling_calculations(training_set) -> dict[str, orm.CalcJobNode]:
+    """Return, for each frame of a labelled ``TrainingSetData``, the pw.x calculation that computed its labels.
+
+    Works for data sets made by ``LabelingWorkChain`` and for those derived from them by merge, filter or split: the
+    frames carry the UUID of their calculation, and that calculation must be in this profile.
+
+    Returns
+    -------
+    dict
+        Frame key (``<index>:<label>``) to ``PwCalculation`` node; frames without a source (imported data) are absent.
+    """
+    calculations = {}
+    for index, frame in enumerate(training_set.get_frames()):
+        source = frame.info.get('source')
+        if source:
+            calculations[f'{index}:{frame.info.get("label", "")}'] = orm.load_node(source)
+    return calculations

@@ -1,0 +1,181 @@
+"""``ConvergenceWorkChain``: the cheapest cutoff and k-spacing within an energy tolerance, as the paper did."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain, calcfunction
+from aiida.plugins import WorkflowFactory
+
+from ..analysis.convergence import converged_setting
+from ..protocols import ProtocolMixin
+from .common import load_code
+from .dft import build_pw_base_inputs, load_pseudo_family
+from .labeling import LabelingWorkChain
+
+PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
+
+
+@calcfunction
+def analyse_convergence(settings: orm.Dict, **parameters: orm.Dict) -> dict:
+    """Find the converged cutoff and k-spacing from the ``output_parameters`` of the two series.
+
+    ``parameters`` keys are ``cutoff_<i>`` and ``kspacing_<i>``, in the order of ``settings['cutoffs']`` and
+    ``settings['kpoints_spacings']``. Returns ``results`` (energies per atom in eV/atom) and ``overrides``, the
+    converged values shaped as overrides of ``LabelingWorkChain.get_builder_from_protocol``.
+    """
+    cutoffs = settings['cutoffs']
+    spacings = settings['kpoints_spacings']
+    natoms = settings['natoms']
+    e_cut = [parameters[f'cutoff_{i}']['energy'] / natoms for i in range(len(cutoffs))]
+    e_k = [parameters[f'kspacing_{i}']['energy'] / natoms for i in range(len(spacings))]
+    tolerance = settings['tolerance']
+    ecutwfc = converged_setting(cutoffs, e_cut, tolerance, higher_is_more_accurate=True)
+    spacing = converged_setting(spacings, e_k, tolerance, higher_is_more_accurate=False)
+    results = {
+        'ecutwfc': ecutwfc,
+        'ecutrho': ecutwfc * settings['dual'],
+        'kpoints_spacing': spacing,
+        'tolerance': tolerance,
+        'cutoffs': cutoffs,
+        'cutoff_energies': e_cut,
+        'kpoints_spacings': spacings,
+        'kpoints_energies': e_k,
+        'units': {
+            'ecutwfc': 'Ry',
+            'ecutrho': 'Ry',
+            'kpoints_spacing': '1/Å (2*pi not included)',
+            'tolerance': 'eV/atom',
+            'cutoff_energies': 'eV/atom',
+            'kpoints_energies': 'eV/atom',
+        },
+    }
+    overrides = {
+        'parameters': {'SYSTEM': {'ecutwfc': ecutwfc, 'ecutrho': ecutwfc * settings['dual']}},
+        'kpoints_spacing': spacing,
+    }
+    return {'results': orm.Dict(results), 'overrides': orm.Dict(overrides)}
+
+
+class ConvergenceWorkChain(ProtocolMixin, WorkChain):
+    """Sweep the plane-wave cutoff and the k-spacing on one structure; report the cheapest converged settings."""
+
+    _protocol_file = 'convergence.yaml'
+
+    @classmethod
+    def define(cls, spec):
+        """Define the process specification."""
+        super().define(spec)
+        spec.input('structure', valid_type=orm.StructureData, help='The structure to converge on (Å).')
+        spec.input('code', valid_type=orm.AbstractCode, help='The pw.x code.')
+        spec.input('pseudo_family', valid_type=orm.Str, help='Label of the pseudopotential family.')
+        spec.input('parameters', valid_type=orm.Dict, help='Base pw.x namelists (cutoffs are set by the sweep).')
+        spec.input('cutoffs', valid_type=orm.List, help='Wavefunction cutoffs to try (Ry).')
+        spec.input('dual', valid_type=orm.Float, default=lambda: orm.Float(4.0), help='ecutrho / ecutwfc.')
+        spec.input('kpoints_spacings', valid_type=orm.List, help='k-point spacings to try (1/Å, 2*pi not included).')
+        spec.input('tolerance', valid_type=orm.Float, default=lambda: orm.Float(1e-3), help='Tolerance (eV/atom).')
+        spec.input('options', valid_type=orm.Dict, required=False, help='Scheduler options of every pw.x job.')
+        spec.inputs.validator = cls.validate_inputs
+        spec.outline(cls.run_sweeps, cls.analyse)
+        spec.output('results', valid_type=orm.Dict, help='Converged settings and all energies per atom, with units.')
+        spec.output(
+            'overrides',
+            valid_type=orm.Dict,
+            help='The converged settings as overrides for LabelingWorkChain.get_builder_from_protocol.',
+        )
+        spec.exit_code(401, 'ERROR_SCF_FAILED', message='SCF(s) of the sweep failed: {labels}')
+
+    @staticmethod
+    def validate_inputs(inputs: dict, _) -> str | None:
+        """Check the sweeps before anything runs."""
+        if len(inputs['cutoffs'].get_list()) < 2 or len(inputs['kpoints_spacings'].get_list()) < 2:
+            return 'cutoffs and kpoints_spacings need at least two values each'
+        if min(inputs['cutoffs'].get_list()) <= 0 or min(inputs['kpoints_spacings'].get_list()) <= 0:
+            return 'cutoffs and kpoints_spacings must be positive'
+        try:
+            load_pseudo_family(inputs['pseudo_family'].value)
+        except ValueError as exception:
+            return str(exception)
+        return None
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls, code: orm.AbstractCode | str, structure: orm.StructureData, protocol: str | None = None, overrides=None
+    ):
+        """Return a builder from a protocol; pw.x settings come from the labelling protocol of the same name."""
+        code = load_code(code, 'quantumespresso.pw')
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        labeling = LabelingWorkChain.get_protocol_inputs(protocol or cls.get_default_protocol())
+        builder = cls.get_builder()
+        builder.structure = structure
+        builder.code = code
+        builder.pseudo_family = orm.Str(inputs.get('pseudo_family', labeling['pseudo_family']))
+        builder.parameters = orm.Dict(inputs.get('parameters', labeling['parameters']))
+        builder.cutoffs = orm.List(inputs['cutoffs'])
+        builder.dual = orm.Float(inputs['dual'])
+        builder.kpoints_spacings = orm.List(inputs['kpoints_spacings'])
+        builder.tolerance = orm.Float(inputs['tolerance'])
+        builder.options = orm.Dict(inputs.get('options', labeling.get('options', {})))
+        return builder
+
+    def run_sweeps(self):
+        """Submit both series at once."""
+        family = load_pseudo_family(self.inputs.pseudo_family.value)
+        base = self.inputs.parameters.get_dict()
+        cutoffs = self.inputs.cutoffs.get_list()
+        spacings = self.inputs.kpoints_spacings.get_list()
+        options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
+        jobs = {}
+        for i, cutoff in enumerate(cutoffs):
+            parameters = {
+                **base,
+                'SYSTEM': {**base.get('SYSTEM', {}), 'ecutwfc': cutoff, 'ecutrho': cutoff * self.inputs.dual.value},
+            }
+            jobs[f'cutoff_{i}'] = (parameters, min(spacings))
+        for i, spacing in enumerate(spacings):
+            parameters = {
+                **base,
+                'SYSTEM': {
+                    **base.get('SYSTEM', {}),
+                    'ecutwfc': max(cutoffs),
+                    'ecutrho': max(cutoffs) * self.inputs.dual.value,
+                },
+            }
+            jobs[f'kspacing_{i}'] = (parameters, spacing)
+        nodes = {}
+        for key, (parameters, spacing) in jobs.items():
+            inputs = build_pw_base_inputs(self.inputs.code, self.inputs.structure, family, parameters, spacing, options)
+            inputs['metadata'] = {'call_link_label': key}
+            nodes[key] = self.submit(PwBaseWorkChain, **inputs)
+        self.report(
+            f'submitted {len(cutoffs)} cutoffs ({min(cutoffs)}-{max(cutoffs)} Ry) and {len(spacings)} '
+            f'k-spacings ({max(spacings)}-{min(spacings)} 1/Å)'
+        )
+        return ToContext(**nodes)
+
+    def analyse(self):
+        """Find the converged settings."""
+        keys = [f'cutoff_{i}' for i in range(len(self.inputs.cutoffs))]
+        keys += [f'kspacing_{i}' for i in range(len(self.inputs.kpoints_spacings))]
+        failed = [key for key in keys if not self.ctx[key].is_finished_ok]
+        if failed:
+            return self.exit_codes.ERROR_SCF_FAILED.format(labels=', '.join(failed))
+        settings = {
+            'cutoffs': self.inputs.cutoffs.get_list(),
+            'kpoints_spacings': self.inputs.kpoints_spacings.get_list(),
+            'dual': self.inputs.dual.value,
+            'tolerance': self.inputs.tolerance.value,
+            'natoms': len(self.inputs.structure.sites),
+        }
+        outputs = analyse_convergence(
+            orm.Dict(settings),
+            **{key: self.ctx[key].outputs.output_parameters for key in keys},
+            metadata={'call_link_label': 'analyse'},
+        )
+        results = outputs['results']
+        self.report(
+            f'converged to {results["tolerance"] * 1000:.1f} meV/atom: ecutwfc = {results["ecutwfc"]} Ry, '
+            f'k-spacing = {results["kpoints_spacing"]} 1/Å'
+        )
+        self.out('results', results)
+        self.out('overrides', outputs['overrides'])
+        return None

@@ -1,0 +1,220 @@
+"""``LabelingWorkChain``: DFT labels (energy, forces, stress) for a set of structures, as one training set."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import WorkChain, while_
+from aiida.plugins import WorkflowFactory
+
+from ..calcfunctions.labels import collect_pw_labels
+from ..data.training_set import TrainingSetData
+from ..protocols import ProtocolMixin, recursive_merge
+from .common import load_code
+from .dft import build_pw_base_inputs, load_pseudo_family
+
+PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
+
+
+def validate_inputs(inputs: dict, _) -> str | None:
+    """Check structures, their labels, the pseudopotential family and the k-spacing before anything runs."""
+    structures = inputs.get('structures', {})
+    if not structures:
+        return 'no structures to label: the `structures` namespace is empty'
+    for label in structures:
+        if not label.isidentifier():
+            return f'structure label `{label}` must be a valid Python identifier (letters, digits, underscores)'
+    if inputs['kpoints_spacing'].value <= 0:
+        return f'kpoints_spacing must be positive, got {inputs["kpoints_spacing"].value}'
+    try:
+        family = load_pseudo_family(inputs['pseudo_family'].value)
+    except ValueError as exception:
+        return str(exception)
+    elements = {symbol for structure in structures.values() for symbol in structure.get_symbols_set()}
+    missing = elements - set(family.elements)
+    if missing:
+        return f'pseudopotential family `{family.label}` has no pseudopotential for {sorted(missing)}'
+    extra = set(inputs['structure_parameters'].keys()) - set(structures) if 'structure_parameters' in inputs else set()
+    if extra:
+        return f'structure_parameters names unknown structure(s) {sorted(extra)}'
+    if inputs['max_concurrent'].value < 1:
+        return 'max_concurrent must be at least 1'
+    return None
+
+
+class LabelingWorkChain(ProtocolMixin, WorkChain):
+    """Run one pw.x SCF (``PwBaseWorkChain``) per structure and gather the complete labels into a training set.
+
+    A structure whose SCF still fails after the base work chain's restarts is reported and left out; the work chain
+    then returns the training set of the others with exit code 401, whose message lists what failed (the reasons
+    are in the report, and the failed ``PwBaseWorkChain`` nodes stay in the graph under ``scf_<label>``).
+    """
+
+    _protocol_file = 'labeling.yaml'
+
+    @classmethod
+    def define(cls, spec):
+        """Define the process specification."""
+        super().define(spec)
+        spec.input_namespace(
+            'structures', valid_type=orm.StructureData, dynamic=True, help='The structures to label (Å).'
+        )
+        spec.input(
+            'config_classes',
+            valid_type=orm.Dict,
+            required=False,
+            help='Structure label to configuration class (bulk, vacancy, surface, ...); default: the structure '
+            'attribute `config_class`, else `unknown`.',
+        )
+        spec.input('code', valid_type=orm.AbstractCode, help='The pw.x code.')
+        spec.input('pseudo_family', valid_type=orm.Str, help='Label of the pseudopotential family.')
+        spec.input(
+            'parameters',
+            valid_type=orm.Dict,
+            help='pw.x namelists; cutoffs in Ry, degauss in Ry; `ELECTRONS.conv_thr_per_atom` in Ry/atom.',
+        )
+        spec.input('kpoints_spacing', valid_type=orm.Float, help='Maximum k-point spacing in 1/Å (2*pi not included).')
+        spec.input(
+            'structure_parameters',
+            valid_type=orm.Dict,
+            required=False,
+            help='Structure label to pw.x namelist overrides for that structure only.',
+        )
+        spec.input('max_concurrent', valid_type=orm.Int, default=lambda: orm.Int(4), help='SCFs running at once.')
+        spec.input('options', valid_type=orm.Dict, required=False, help='Scheduler options of every pw.x job.')
+        spec.inputs.validator = validate_inputs
+        spec.outline(cls.setup, while_(cls.has_pending)(cls.submit_batch, cls.inspect_batch), cls.collect)
+        spec.output(
+            'training_set',
+            valid_type=TrainingSetData,
+            required=False,
+            help='The labelled frames: energy (eV), forces (eV/Å), stress (eV/Å^3, ASE sign).',
+        )
+        spec.exit_code(401, 'ERROR_SOME_STRUCTURES_FAILED', message='{count} of {total} SCFs failed: {labels}')
+        spec.exit_code(402, 'ERROR_ALL_STRUCTURES_FAILED', message='every SCF failed; nothing was labelled')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode | str,
+        structures: dict[str, orm.StructureData],
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        config_classes: dict[str, str] | None = None,
+    ):
+        """Return a builder filled in from a protocol (``paper``, ``fast``, ``demo``).
+
+        Parameters
+        ----------
+        code
+            The pw.x code (node or label).
+        structures
+            Label to structure; labels must be Python identifiers.
+        protocol
+            Protocol name; see :meth:`get_available_protocols`.
+        overrides
+            Merged recursively into the protocol: ``parameters``, ``kpoints_spacing``, ``pseudo_family``,
+            ``max_concurrent``, ``options``, ``structure_parameters`` (e.g. the output of ``ConvergenceWorkChain``).
+        config_classes
+            Structure label to configuration class.
+
+        Raises
+        ------
+        ValueError
+            For an unknown protocol, a missing code, no structures, or a pseudopotential family that is missing.
+        """
+        code = load_code(code, 'quantumespresso.pw')
+        if not structures:
+            raise ValueError('no structures to label')
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        family = load_pseudo_family(inputs['pseudo_family'])
+        builder = cls.get_builder()
+        builder.code = code
+        builder.structures = dict(structures)
+        builder.pseudo_family = orm.Str(family.label)
+        builder.parameters = orm.Dict(inputs['parameters'])
+        builder.kpoints_spacing = orm.Float(inputs['kpoints_spacing'])
+        builder.max_concurrent = orm.Int(inputs['max_concurrent'])
+        builder.options = orm.Dict(inputs.get('options', {}))
+        if inputs.get('structure_parameters'):
+            builder.structure_parameters = orm.Dict(inputs['structure_parameters'])
+        if config_classes:
+            builder.config_classes = orm.Dict(config_classes)
+        return builder
+
+    def setup(self):
+        """Queue every structure."""
+        self.ctx.pending = sorted(self.inputs.structures)
+        self.ctx.finished = {}
+        self.ctx.failed = {}
+        self.ctx.family = load_pseudo_family(self.inputs.pseudo_family.value)
+        self.report(f'labelling {len(self.ctx.pending)} structures, {self.inputs.max_concurrent.value} at a time')
+
+    def has_pending(self) -> bool:
+        """Return whether structures remain to be submitted."""
+        return bool(self.ctx.pending)
+
+    def submit_batch(self):
+        """Submit the next batch of SCFs."""
+        overrides = self.inputs.structure_parameters.get_dict() if 'structure_parameters' in self.inputs else {}
+        options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
+        batch = self.ctx.pending[: self.inputs.max_concurrent.value]
+        self.ctx.pending = self.ctx.pending[len(batch) :]
+        for label in batch:
+            structure = self.inputs.structures[label]
+            parameters = recursive_merge(self.inputs.parameters.get_dict(), overrides.get(label, {}))
+            inputs = build_pw_base_inputs(
+                self.inputs.code, structure, self.ctx.family, parameters, self.inputs.kpoints_spacing.value, options
+            )
+            inputs['metadata'] = {'call_link_label': f'scf_{label}', 'label': label}
+            node = self.submit(PwBaseWorkChain, **inputs)
+            self.to_context(**{f'scf_{label}': node})
+        self.report(f'submitted {len(batch)} SCFs ({", ".join(batch)}); {len(self.ctx.pending)} waiting')
+
+    def inspect_batch(self):
+        """Sort the finished SCFs into complete and failed."""
+        for key in [key for key in self.ctx if key.startswith('scf_')]:
+            node = self.ctx[key]
+            label = key[len('scf_') :]
+            if label in self.ctx.finished or label in self.ctx.failed:
+                continue
+            outputs = node.outputs if node.is_finished_ok else None
+            if (
+                outputs is None
+                or 'output_trajectory' not in outputs
+                or 'stress' not in outputs.output_trajectory.get_arraynames()
+            ):
+                reason = f'PwBaseWorkChain<{node.pk}> [{node.exit_status}] {node.exit_message or "no stress/forces"}'
+                self.ctx.failed[label] = reason
+                self.report(f'structure `{label}` left out: {reason}')
+            else:
+                self.ctx.finished[label] = node
+
+    def collect(self):
+        """Gather the complete labels into one training set."""
+        total = len(self.inputs.structures)
+        if not self.ctx.finished:
+            return self.exit_codes.ERROR_ALL_STRUCTURES_FAILED
+        classes = self.inputs.config_classes.get_dict() if 'config_classes' in self.inputs else {}
+        for label in self.ctx.finished:
+            structure = self.inputs.structures[label]
+            classes.setdefault(label, structure.base.attributes.get('config_class', 'unknown'))
+        outputs = {}
+        for label, node in sorted(self.ctx.finished.items()):
+            outputs[f'structure_{label}'] = self.inputs.structures[label]
+            outputs[f'parameters_{label}'] = node.outputs.output_parameters
+            outputs[f'trajectory_{label}'] = node.outputs.output_trajectory
+        training_set = collect_pw_labels(
+            config_classes=orm.Dict({k: v for k, v in classes.items() if k in self.ctx.finished}),
+            **outputs,
+            metadata={'call_link_label': 'collect'},
+        )
+        self.out('training_set', training_set)
+        self.report(
+            f'training set {training_set.pk}: {training_set.num_frames} frames, classes {training_set.config_classes}'
+        )
+        if self.ctx.failed:
+            labels = ', '.join(sorted(self.ctx.failed))
+            return self.exit_codes.ERROR_SOME_STRUCTURES_FAILED.format(
+                count=len(self.ctx.failed), total=total, labels=labels
+            )
+        return None
