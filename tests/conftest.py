@@ -142,3 +142,21 @@ def snap_spec(lammps_potentials_dir) -> tuple[dict, pathlib.Path]:
         'pair_coeff': ['* * Li_Zuo_JPCA2020.snapcoeff Li_Zuo_JPCA2020.snapparam Li'],
     }
     return spec, lammps_potentials_dir
+
+
+@pytest.fixture
+def li_family():
+    """Return the regenerated Li PAW family (installed once per profile)."""
+    from aiida_limlip.pseudos.family import install_li_family
+
+    return install_li_family()
+
+
+@pytest.fixture
+def pw_code(aiida_localhost, tmp_path):
+    """Return a pw.x code on a localhost computer set up like `aiida-limlip setup codes` does (system mpirun)."""
+    from aiida_limlip.cli.setup import PW_LABEL, get_or_create_code, get_or_create_localhost
+
+    computer = get_or_create_localhost(str(tmp_path / 'run'), label='localhost-pw')
+    prepend = 'export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
+    return get_or_create_code(PW_LABEL, computer, '/usr/bin/pw.x', 'quantumespresso.pw', prepend_text=prepend)

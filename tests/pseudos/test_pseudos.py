@@ -31,13 +31,6 @@ def test_generate_with_ld1(tmp_path):
     assert generated['suggested_cutoff_rho'] == pytest.approx(410, abs=1)
 
 
-@pytest.fixture
-def li_family():
-    from aiida_limlip.pseudos.family import install_li_family
-
-    return install_li_family()
-
-
 def test_family_is_installed_once_with_paper_cutoffs(li_family):
     from aiida_limlip.pseudos.family import install_li_family
 
@@ -47,7 +40,7 @@ def test_family_is_installed_once_with_paper_cutoffs(li_family):
 
 
 @pytest.mark.slow
-def test_pw_reproduces_published_total_energy(li_family, submit_and_await, aiida_localhost, tmp_path):
+def test_pw_reproduces_published_total_energy(li_family, pw_code, submit_and_await):
     """PwBaseWorkChain through the daemon with our data set gives the published regeneration's energy.
 
     Reference: 2-atom bcc Li at a = 3.434 Å, 100/400 Ry, MP smearing 0.0198 Ry, 12x12x12 k: -30.0878 Ry. We use the
@@ -57,14 +50,9 @@ def test_pw_reproduces_published_total_energy(li_family, submit_and_await, aiida
     from ase.build import bulk
     from ase.units import Ry
 
-    from aiida_limlip.cli.setup import PW_LABEL, get_or_create_code, get_or_create_localhost
-
-    computer = get_or_create_localhost(str(tmp_path / 'run'), label='localhost-pw')
-    prepend = 'export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
-    code = get_or_create_code(PW_LABEL, computer, '/usr/bin/pw.x', 'quantumespresso.pw', prepend_text=prepend)
     structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.434))
     builder = WorkflowFactory('quantumespresso.pw.base').get_builder()
-    builder.pw.code = code
+    builder.pw.code = pw_code
     builder.pw.structure = structure
     builder.pw.pseudos = li_family.get_pseudos(structure=structure)
     builder.pw.parameters = orm.Dict(
