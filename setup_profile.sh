@@ -46,7 +46,8 @@ chmod 700 "$LIMLIP_HOME"
 # 1. System packages -------------------------------------------------------------------------------------------
 step "system packages: postgresql, rabbitmq-server, quantum-espresso"
 # libopenblas0-pthread: Debian's pw.x otherwise runs on the reference BLAS (measured 3.9x slower on a 53-atom SCF).
-PACKAGES=(postgresql rabbitmq-server quantum-espresso libopenblas0-pthread python3-venv)
+# graphviz: `verdi node graph generate` draws provenance graphs with its `dot`.
+PACKAGES=(postgresql rabbitmq-server quantum-espresso libopenblas0-pthread graphviz python3-venv)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

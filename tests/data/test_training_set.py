@@ -120,3 +120,19 @@ def test_import_extxyz(tmp_path):
     assert imported.num_frames == 2
     assert imported.labels == ['energy', 'forces', 'stress']
     assert imported.config_classes == {'bulk': 2}  # classes in the file win over the default
+
+
+def test_provenance_graph_of_a_split(tmp_path):
+    """`verdi node graph generate` draws a split with its parent set (needs graphviz, installed by the set-up)."""
+    from aiida.cmdline.commands.cmd_node import graph_generate
+    from click.testing import CliRunner
+
+    parent = TrainingSetData(make_frames(4)).store()
+    test_set = split_training_set(parent, orm.Float(0.5), orm.Int(3))['test']
+    output = tmp_path / 'graph.dot'
+    result = CliRunner().invoke(
+        graph_generate, ['-a', '2', '-d', '0', '-f', 'dot', '-O', str(output), str(test_set.pk)]
+    )
+    assert result.exit_code == 0, result.output
+    graph = output.read_text()
+    assert parent.uuid.split('-')[0] in graph and 'split_training_set' in graph
