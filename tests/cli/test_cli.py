@@ -22,6 +22,7 @@ def test_setup_codes_is_idempotent(tmp_path):
     assert 'created' not in second.output
     runner = orm.load_code('limlip-runner@localhost')
     assert runner.default_calc_job_plugin == 'limlip.run'
+    assert orm.load_code('dp@localhost').default_calc_job_plugin == 'limlip.deepmd.train'
     assert orm.load_computer('localhost').get_mpirun_command()[0] in ('/usr/bin/mpirun', 'mpirun')
 
 

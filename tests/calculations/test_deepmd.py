@@ -1,0 +1,131 @@
+"""Tests of ``DeepmdTrainingCalculation`` with the real deepmd-kit (tiny model, a few steps, CPU)."""
+
+import copy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiida import engine, orm
+from ase.build import bulk
+
+from aiida_limlip.calculations.deepmd import DeepmdTrainingCalculation
+from aiida_limlip.data.training_set import TrainingSetData
+from aiida_limlip.parsers.deepmd import divergence_reason
+
+PARAMETERS = {
+    'model': {
+        'type_map': ['Li'],
+        'descriptor': {
+            'type': 'se_e3',
+            'sel': [40],
+            'rcut_smth': 0.5,
+            'rcut': 6.0,
+            'neuron': [2, 4, 8],
+            'precision': 'float64',
+            'seed': 1,
+        },
+        'fitting_net': {'neuron': [16, 16], 'resnet_dt': True, 'precision': 'float64', 'seed': 1},
+    },
+    'learning_rate': {'type': 'exp', 'decay_steps': 50, 'start_lr': 1e-3, 'stop_lr': 1e-5},
+    'loss': {
+        'type': 'ener',
+        'start_pref_e': 0.02,
+        'limit_pref_e': 1,
+        'start_pref_f': 1000,
+        'limit_pref_f': 1,
+        'start_pref_v': 0.02,
+        'limit_pref_v': 1,
+    },
+    'training': {'numb_steps': 20, 'seed': 1, 'disp_freq': 5, 'save_freq': 20},
+}
+
+
+@pytest.fixture
+def snap_labelled_set(snap_spec):
+    """Twelve rattled 16-atom cells labelled with SNAP: a cheap stand-in for DFT labels."""
+    from aiida_limlip.runner.calculators import make_calculator_factory
+
+    spec, directory = snap_spec
+    factory = make_calculator_factory(spec, directory)
+    rng = np.random.default_rng(0)
+    frames = []
+    for index in range(12):
+        atoms = bulk('Li', 'bcc', a=3.45 + rng.uniform(-0.05, 0.05), cubic=True).repeat(2)
+        atoms.rattle(0.05, seed=index)
+        atoms.calc = factory()
+        frames.append(
+            TrainingSetData.make_frame(
+                atoms, atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress(), config_class='rattled'
+            )
+        )
+    return TrainingSetData(frames).store()
+
+
+@pytest.fixture
+def dp_code(aiida_code_installed):
+    return aiida_code_installed(
+        label='dp',
+        default_calc_job_plugin='limlip.deepmd.train',
+        filepath_executable=str(Path(sys.executable).parent / 'dp'),
+        prepend_text='export OMP_NUM_THREADS=2',
+    )
+
+
+def test_divergence_criterion():
+    assert divergence_reason({'rmse_trn': np.array([10.0, 5.0, 2.0])}) is None
+    assert 'non-finite' in divergence_reason({'rmse_trn': np.array([10.0, np.nan])})
+    assert 'grew' in divergence_reason({'rmse_trn': np.array([10.0, 5e3])})
+
+
+def test_invalid_inputs(dp_code, snap_labelled_set):
+    wrong_types = copy.deepcopy(PARAMETERS)
+    wrong_types['model']['type_map'] = ['Na']
+    with pytest.raises(ValueError, match='must list every species'):
+        engine.run(
+            DeepmdTrainingCalculation, code=dp_code, training_set=snap_labelled_set, parameters=orm.Dict(wrong_types)
+        )
+    manual = copy.deepcopy(PARAMETERS)
+    manual['training']['training_data'] = {'systems': ['x']}
+    with pytest.raises(ValueError, match='leave training.training_data'):
+        engine.run(DeepmdTrainingCalculation, code=dp_code, training_set=snap_labelled_set, parameters=orm.Dict(manual))
+
+
+@pytest.mark.slow
+def test_train_and_use_the_model(dp_code, snap_labelled_set, tmp_path):
+    results, node = engine.run_get_node(
+        DeepmdTrainingCalculation, code=dp_code, training_set=snap_labelled_set, parameters=orm.Dict(PARAMETERS)
+    )
+    assert node.is_finished_ok, node.exit_message
+    curve = results['learning_curve']
+    assert list(curve.get_array('step')) == [1, 5, 10, 15, 20]
+    potential = results['potential']
+    assert potential.kind == 'deepmd' and potential.precision == 'float64' and potential.cutoff == 6.0
+
+    # The node's calculator is deepmd-kit's own inference on the stored model file.
+    from deepmd.infer import DeepPot
+
+    atoms = bulk('Li', 'bcc', a=3.43, cubic=True).repeat(2)
+    atoms.rattle(0.03, seed=99)
+    atoms.calc = potential.get_ase_calculator()
+    energy, forces, stress = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+    assert forces.shape == (16, 3) and stress.shape == (6,)
+    model = tmp_path / 'graph.pth'
+    model.write_bytes(potential.base.repository.get_object_content('graph.pth', mode='rb'))
+    direct_e, direct_f, _ = DeepPot(str(model)).eval(
+        atoms.positions.reshape(1, -1), np.asarray(atoms.cell).reshape(1, -1), [0] * 16
+    )
+    assert energy == pytest.approx(float(direct_e.ravel()[0]), abs=1e-8)
+    assert forces == pytest.approx(direct_f.reshape(16, 3), abs=1e-8)
+
+
+@pytest.mark.slow
+def test_diverged_training_returns_no_potential(dp_code, snap_labelled_set):
+    parameters = copy.deepcopy(PARAMETERS)
+    parameters['learning_rate'].update(start_lr=1e4, stop_lr=1e3)
+    results, node = engine.run_get_node(
+        DeepmdTrainingCalculation, code=dp_code, training_set=snap_labelled_set, parameters=orm.Dict(parameters)
+    )
+    assert node.exit_status == DeepmdTrainingCalculation.exit_codes.ERROR_DIVERGED.status
+    assert 'potential' not in results
+    assert 'learning_curve' in results
