@@ -31,7 +31,9 @@ def test_potential_commands():
     assert result.exit_code == 0
     assert 'SNAP Li (Zuo et al. 2020)' in result.output
     invoke(cmd_potential_snap)
-    count = orm.QueryBuilder().append(orm.Data, filters={'node_type': {'like': '%PotentialData%'}}).count()
+    from aiida_limlip.data.potential import PotentialData
+
+    count = orm.QueryBuilder().append(PotentialData, filters={'attributes.kind': 'snap'}).count()
     assert count == 1  # the second call reused the stored node
     assert 'snap' in invoke(cmd_potential_list).output
 
