@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import pathlib
 import tempfile
@@ -290,11 +289,6 @@ class PotentialData(orm.Data):
         """Return the names of the potential's files."""
         return self.base.attributes.get('filenames')
 
-    @property
-    def supports_stress(self) -> bool:
-        """Return whether the potential yields a stress tensor (all kinds in this package do)."""
-        return True
-
     def is_same_potential(self, other: PotentialData) -> bool:
         """Return whether ``other`` holds the same files (or, without files, the same parameters) and commands."""
         keys = ('kind', 'species', 'sha256', 'pair_style', 'pair_coeff')
@@ -350,7 +344,3 @@ class PotentialData(orm.Data):
         directory = pathlib.Path(directory or tempfile.mkdtemp(prefix='limlip-potential-'))
         self.write_files(directory)
         return make_calculator_factory(self.to_runner_spec(), directory)()
-
-    def open_file(self, name: str) -> io.BytesIO:
-        """Return a file of the potential as a binary stream."""
-        return io.BytesIO(self.base.repository.get_object_content(name, mode='rb'))

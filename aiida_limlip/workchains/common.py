@@ -37,9 +37,8 @@ def load_code(code: orm.AbstractCode | str | int | None, plugin: str) -> orm.Abs
 
 def check_species(structure: orm.StructureData, potential: PotentialData) -> None:
     """Raise ``ValueError`` if ``structure`` contains an element that ``potential`` does not cover."""
-    missing = set(structure.get_symbols_set()) - set(potential.species)
-    if missing:
-        raise ValueError(
-            f'the structure contains {sorted(missing)}, which the potential (kind {potential.kind}, '
-            f'species {potential.species}) does not cover'
-        )
+    from ..calculations.runner import validate_species
+
+    message = validate_species({'structure': structure}, potential)
+    if message:
+        raise ValueError(message)

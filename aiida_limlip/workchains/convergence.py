@@ -124,23 +124,13 @@ class ConvergenceWorkChain(ProtocolMixin, WorkChain):
         cutoffs = self.inputs.cutoffs.get_list()
         spacings = self.inputs.kpoints_spacings.get_list()
         options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
-        jobs = {}
-        for i, cutoff in enumerate(cutoffs):
-            parameters = {
-                **base,
-                'SYSTEM': {**base.get('SYSTEM', {}), 'ecutwfc': cutoff, 'ecutrho': cutoff * self.inputs.dual.value},
-            }
-            jobs[f'cutoff_{i}'] = (parameters, min(spacings))
-        for i, spacing in enumerate(spacings):
-            parameters = {
-                **base,
-                'SYSTEM': {
-                    **base.get('SYSTEM', {}),
-                    'ecutwfc': max(cutoffs),
-                    'ecutrho': max(cutoffs) * self.inputs.dual.value,
-                },
-            }
-            jobs[f'kspacing_{i}'] = (parameters, spacing)
+        dual = self.inputs.dual.value
+
+        def with_cutoff(cutoff: float) -> dict:
+            return {**base, 'SYSTEM': {**base.get('SYSTEM', {}), 'ecutwfc': cutoff, 'ecutrho': cutoff * dual}}
+
+        jobs = {f'cutoff_{i}': (with_cutoff(cutoff), min(spacings)) for i, cutoff in enumerate(cutoffs)}
+        jobs.update({f'kspacing_{i}': (with_cutoff(max(cutoffs)), k) for i, k in enumerate(spacings)})
         nodes = {}
         for key, (parameters, spacing) in jobs.items():
             inputs = build_pw_base_inputs(self.inputs.code, self.inputs.structure, family, parameters, spacing, options)

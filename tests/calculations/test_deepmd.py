@@ -99,6 +99,11 @@ def test_train_and_use_the_model(dp_code, snap_labelled_set, tmp_path):
     assert node.is_finished_ok, node.exit_message
     curve = results['learning_curve']
     assert list(curve.get_array('step')) == [1, 5, 10, 15, 20]
+    # Columns are mapped by name: the learning rate starts at start_lr and decays exponentially towards stop_lr.
+    rate = curve.get_array('lr')
+    assert rate[0] == pytest.approx(1e-3, rel=0.01)
+    assert np.all(np.diff(rate) < 0) and rate[-1] > 1e-5
+    assert np.all(curve.get_array('rmse_f_trn') > 0) and np.all(np.isfinite(curve.get_array('rmse_e_val')))
     potential = results['potential']
     assert potential.kind == 'deepmd' and potential.precision == 'float64' and potential.cutoff == 6.0
 
