@@ -15,6 +15,8 @@ from ..data.training_set import TrainingSetData
 INPUT_FILE = 'input.json'
 MODEL_FILE = 'graph.pth'
 LCURVE_FILE = 'lcurve.out'
+CHECKPOINT_FILE = 'model.ckpt.pt'
+RESTART_FILE = 'restart.ckpt.pt'
 TRAIN_LOG = 'train.log'
 FREEZE_LOG = 'freeze.log'
 
@@ -34,6 +36,9 @@ def validate_inputs(inputs: dict, _) -> str | None:
     missing = {'energy', 'forces'} - set(inputs['training_set'].labels)
     if missing:
         return f'the training set lacks the labels {sorted(missing)}'
+    parent, code = inputs.get('parent_folder'), inputs.get('code')
+    if parent is not None and code is not None and parent.computer.pk != code.computer.pk:
+        return f'parent_folder is on `{parent.computer.label}` but the code runs on `{code.computer.label}`'
     return None
 
 
@@ -57,6 +62,13 @@ class DeepmdTrainingCalculation(CalcJob):
             help='deepmd-kit input.json without training.training_data/validation_data (filled in here).',
         )
         spec.input('batch_size', valid_type=orm.Int, default=lambda: orm.Int(1), help='Frames per batch.')
+        spec.input(
+            'parent_folder',
+            valid_type=orm.RemoteData,
+            required=False,
+            help='Remote folder of a previous DeePMD training job: continue from its last checkpoint '
+            '(training.numb_steps counts from step 0, so raise it to train longer).',
+        )
         spec.inputs.validator = validate_inputs
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'limlip.deepmd.train'
@@ -75,6 +87,12 @@ class DeepmdTrainingCalculation(CalcJob):
             310,
             'ERROR_DIVERGED',
             message='The training diverged ({reason}); lower the learning rate. No potential is returned.',
+        )
+        spec.exit_code(
+            320,
+            'ERROR_OUT_OF_WALLTIME',
+            message='Training stopped at step {done} of {total} (walltime or killed); restart it with parent_folder '
+            'set to this job remote folder. No potential is returned.',
         )
 
     def prepare_for_submission(self, folder):
@@ -100,6 +118,8 @@ class DeepmdTrainingCalculation(CalcJob):
         train = datastructures.CodeInfo()
         train.code_uuid = self.inputs.code.uuid
         train.cmdline_params = ['--pt', 'train', INPUT_FILE]
+        if 'parent_folder' in self.inputs:
+            train.cmdline_params += ['--restart', RESTART_FILE]
         train.stdout_name = TRAIN_LOG
         train.join_files = True
         freeze = datastructures.CodeInfo()
@@ -112,4 +132,9 @@ class DeepmdTrainingCalculation(CalcJob):
         calcinfo.codes_info = [train, freeze]
         calcinfo.codes_run_mode = datastructures.CodeRunMode.SERIAL
         calcinfo.retrieve_list = [LCURVE_FILE, MODEL_FILE, TRAIN_LOG, FREEZE_LOG, INPUT_FILE]
+        if 'parent_folder' in self.inputs:
+            parent = self.inputs.parent_folder
+            calcinfo.remote_copy_list = [
+                (parent.computer.uuid, f'{parent.get_remote_path()}/{CHECKPOINT_FILE}', RESTART_FILE)
+            ]
         return calcinfo

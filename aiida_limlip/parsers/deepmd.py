@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from ..calculations.deepmd import LCURVE_FILE, MODEL_FILE
 from ..data.potential import PotentialData
-
-#: A final training loss this many times the first counts as diverged (a NaN-free blow-up).
-DIVERGENCE_FACTOR = 100.0
-
-
-def read_lcurve(text: str) -> dict[str, np.ndarray]:
-    """Return the columns of deepmd-kit's ``lcurve.out`` by their header names."""
-    header = next(line for line in text.splitlines() if line.startswith('#') and 'step' in line)
-    names = header.lstrip('#').split()
-    values = np.loadtxt(io.StringIO(text), comments='#', ndmin=2)
-    return {name: values[:, index] for index, name in enumerate(names)}
-
-
-def divergence_reason(columns: dict[str, np.ndarray]) -> str | None:
-    """Return why the learning curve counts as diverged, or ``None``."""
-    for name, values in columns.items():
-        if not np.all(np.isfinite(values)):
-            return f'non-finite values in {name}'
-    total = columns.get('rmse_trn')
-    if total is not None and len(total) > 1 and total[-1] > DIVERGENCE_FACTOR * total[0]:
-        return f'training loss grew from {total[0]:.3g} to {total[-1]:.3g}'
-    return None
+from ..training.curves import divergence_reason, read_lcurve
 
 
 class DeepmdTrainingParser(Parser):
@@ -51,9 +27,15 @@ class DeepmdTrainingParser(Parser):
         reason = divergence_reason(columns)
         if reason:
             return self.exit_codes.ERROR_DIVERGED.format(reason=reason)
+        parameters = self.node.inputs.parameters.get_dict()
+        training = parameters.get('training', {})
+        total, every = training.get('numb_steps'), training.get('disp_freq', 1000)
+        done = int(columns['step'][-1]) if len(columns.get('step', [])) else 0
+        # deepmd-kit logs every disp_freq steps: a last line more than one interval short means it was cut off.
+        if total and done + every <= total:
+            return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=total)
         if MODEL_FILE not in names:
             return self.exit_codes.ERROR_MODEL_MISSING
-        parameters = self.node.inputs.parameters.get_dict()
         descriptor = parameters['model'].get('descriptor', {})
         potential = PotentialData(
             'deepmd',
@@ -61,6 +43,8 @@ class DeepmdTrainingParser(Parser):
             {MODEL_FILE: self.retrieved.base.repository.get_object_content(MODEL_FILE, mode='rb')},
             cutoff=descriptor.get('rcut'),
             precision=descriptor.get('precision', 'float64'),
+            pair_style=f'deepmd {MODEL_FILE}',
+            pair_coeff=[f'* * {" ".join(parameters["model"]["type_map"])}'],
         )
         self.out('potential', potential)
         return None

@@ -1,8 +1,6 @@
 """Tests of ``DeepmdTrainingCalculation`` with the real deepmd-kit (tiny model, a few steps, CPU)."""
 
 import copy
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +8,7 @@ from aiida import engine, orm
 from ase.build import bulk
 
 from aiida_limlip.calculations.deepmd import DeepmdTrainingCalculation
-from aiida_limlip.data.training_set import TrainingSetData
-from aiida_limlip.parsers.deepmd import divergence_reason
+from aiida_limlip.training.curves import divergence_reason
 
 PARAMETERS = {
     'model': {
@@ -39,37 +36,6 @@ PARAMETERS = {
     },
     'training': {'numb_steps': 20, 'seed': 1, 'disp_freq': 5, 'save_freq': 20},
 }
-
-
-@pytest.fixture
-def snap_labelled_set(snap_spec):
-    """Twelve rattled 16-atom cells labelled with SNAP: a cheap stand-in for DFT labels."""
-    from aiida_limlip.runner.calculators import make_calculator_factory
-
-    spec, directory = snap_spec
-    factory = make_calculator_factory(spec, directory)
-    rng = np.random.default_rng(0)
-    frames = []
-    for index in range(12):
-        atoms = bulk('Li', 'bcc', a=3.45 + rng.uniform(-0.05, 0.05), cubic=True).repeat(2)
-        atoms.rattle(0.05, seed=index)
-        atoms.calc = factory()
-        frames.append(
-            TrainingSetData.make_frame(
-                atoms, atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress(), config_class='rattled'
-            )
-        )
-    return TrainingSetData(frames).store()
-
-
-@pytest.fixture
-def dp_code(aiida_code_installed):
-    return aiida_code_installed(
-        label='dp',
-        default_calc_job_plugin='limlip.deepmd.train',
-        filepath_executable=str(Path(sys.executable).parent / 'dp'),
-        prepend_text='export OMP_NUM_THREADS=2',
-    )
 
 
 def test_divergence_criterion():
