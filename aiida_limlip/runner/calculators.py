@@ -46,6 +46,21 @@ def lammps_commands(spec: dict, directory: Path | str) -> list[str]:
     return commands
 
 
+def _shared(create: Callable[[], Calculator]) -> Callable[[], Calculator]:
+    """Return a factory that builds one calculator on first use and then hands out that one.
+
+    Machine-learning calculators handle any cell and number of atoms, and loading their model is the slow part.
+    """
+    instances: list[Calculator] = []
+
+    def factory() -> Calculator:
+        if not instances:
+            instances.append(create())
+        return instances[0]
+
+    return factory
+
+
 def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], Calculator]:
     """Return a function that creates a fresh ASE calculator for the potential ``spec``.
 
@@ -93,13 +108,16 @@ def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], C
 
         model = directory / spec['files'][0]
         type_dict = {symbol: index for index, symbol in enumerate(species)}
-        return lambda: DP(model=str(model), type_dict=type_dict)
+        return _shared(lambda: DP(model=str(model), type_dict=type_dict))
 
     if kind == 'nequip':
-        from nequip.ase import NequIPCalculator
+        from nequip.integrations.ase import NequIPCalculator
 
         model = directory / spec['files'][0]
-        return lambda: NequIPCalculator.from_compiled_model(str(model), device='cpu')
+        if model.name.endswith('.pt2'):
+            return _shared(lambda: NequIPCalculator.from_compiled_model(str(model), device='cpu'))
+        # A checkpoint or packaged model runs in eager mode; nequip exposes this loader only under a private name.
+        return _shared(lambda: NequIPCalculator._from_saved_model(str(model), device='cpu'))
 
     parameters = dict(spec.get('parameters', {}))
     name = parameters.pop('calculator', None)
