@@ -10,6 +10,7 @@ from aiida.common import datastructures
 from aiida.engine import CalcJob
 
 from ..data.potential import PotentialData
+from ..data.training_set import TrainingSetData
 from ..runner import files
 from ..runner.tasks import TASKS, TaskInputError, validate_task_parameters
 
@@ -17,7 +18,7 @@ from ..runner.tasks import TASKS, TaskInputError, validate_task_parameters
 def validate_inputs(inputs: dict, ctx) -> str | None:
     """Check the task, its parameters, and that every structure's species is covered by the potential."""
     # When exposed in a work chain without these ports, the work chain checks them itself.
-    if any(key not in ctx for key in ('task', 'structures', 'potential')):
+    if any(key not in ctx for key in ('task', 'structures', 'frames', 'potential')):
         return None
     code = inputs.get('code')
     if code is not None and code.default_calc_job_plugin not in (None, 'limlip.run'):
@@ -27,7 +28,19 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
         validate_task_parameters(task, inputs['parameters'].get_dict() if 'parameters' in inputs else None)
     except TaskInputError as exception:
         return str(exception)
+    if 'frames' in inputs:
+        if inputs.get('structures'):
+            return 'give either `structures` or `frames`, not both'
+        missing = set(inputs['frames'].base.attributes.get('species')) - set(inputs['potential'].species)
+        if missing:
+            return f'the frames contain {sorted(missing)}, which the potential does not cover'
+        return None
     return validate_species(inputs.get('structures', {}), inputs['potential'])
+
+
+def frame_labels(count: int) -> list[str]:
+    """Return the labels of ``count`` frames of a ``TrainingSetData``, sorting in frame order."""
+    return [f'frame_{index:06d}' for index in range(count)]
 
 
 def validate_species(structures: dict, potential: PotentialData) -> str | None:
@@ -62,6 +75,13 @@ class RunnerCalculation(CalcJob):
             valid_type=orm.StructureData,
             dynamic=True,
             help='The batch of structures (Å); evaluated in the alphabetical order of their labels.',
+        )
+        spec.input(
+            'frames',
+            valid_type=TrainingSetData,
+            required=False,
+            help='Alternative to `structures`: evaluate every frame of this data set (its labels are ignored); '
+            'results are labelled frame_000000, frame_000001, ... in frame order.',
         )
         spec.input(
             'task',
@@ -134,12 +154,19 @@ class RunnerCalculation(CalcJob):
         """Write the task description, the structures and the potential's files."""
         import ase.io
 
-        labels = sorted(self.inputs.structures)
-        atoms = []
-        for label in labels:
-            item = self.inputs.structures[label].get_ase()
-            item.info['label'] = label
-            atoms.append(item)
+        if 'frames' in self.inputs:
+            atoms = self.inputs.frames.get_frames()
+            labels = frame_labels(len(atoms))
+            for item, label in zip(atoms, labels, strict=True):
+                item.calc = None
+                item.info = {'label': label}
+        else:
+            labels = sorted(self.inputs.structures)
+            atoms = []
+            for label in labels:
+                item = self.inputs.structures[label].get_ase()
+                item.info['label'] = label
+                atoms.append(item)
         buffer = io.StringIO()
         ase.io.write(buffer, atoms, format='extxyz')
         with folder.open(files.STRUCTURES_FILE, 'w') as handle:

@@ -10,6 +10,7 @@ from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
+from ..calculations.runner import frame_labels
 from ..runner import files
 
 #: Runner error reasons (``error.json``) to exit-code labels.
@@ -48,7 +49,10 @@ class RunnerParser(Parser):
         except (ValueError, KeyError) as exception:
             return self.exit_codes.ERROR_OUTPUT_CORRUPT.format(message=str(exception))
 
-        labels = sorted(self.node.inputs.structures) if 'structures' in self.node.inputs else []
+        if 'frames' in self.node.inputs:
+            labels = frame_labels(self.node.inputs.frames.num_frames)
+        else:
+            labels = sorted(self.node.inputs.structures) if 'structures' in self.node.inputs else []
         if len(frames) != len(labels):
             return self.exit_codes.ERROR_OUTPUT_INCOMPLETE.format(got=len(frames), expected=len(labels))
 
