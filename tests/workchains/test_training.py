@@ -1,0 +1,227 @@
+"""Tests of ``TrainingWorkChain`` and ``TestSetEvaluationWorkChain`` (real training, tiny models)."""
+
+import numpy as np
+import pytest
+from aiida import engine, orm
+from ase.stress import voigt_6_to_full_3x3_stress
+
+from aiida_limlip.analysis.errors import prediction_errors
+from aiida_limlip.calcfunctions.errors import compute_test_errors
+from aiida_limlip.data.training_set import TrainingSetData
+from aiida_limlip.workchains.evaluation import TestSetEvaluationWorkChain
+from aiida_limlip.workchains.training import TrainingWorkChain
+
+
+def test_prediction_errors_by_hand():
+    """RMSE per atom, per force component and per 3x3 stress component, overall and per class."""
+    reference = [
+        {'natoms': 2, 'energy': -4.0, 'forces': np.zeros((2, 3)), 'stress': np.zeros(6)},
+        {'natoms': 1, 'energy': -2.0, 'forces': np.zeros((1, 3)), 'stress': np.zeros(6)},
+    ]
+    predicted = [
+        {'natoms': 2, 'energy': -3.996, 'forces': np.full((2, 3), 0.01), 'stress': np.array([0, 0, 0, 0, 0, 1e-3])},
+        {'natoms': 1, 'energy': -2.002, 'forces': np.full((1, 3), -0.02), 'stress': np.zeros(6)},
+    ]
+    result = prediction_errors(reference, predicted, ['a', 'b'])
+    overall = result['overall']
+    assert overall['energy']['rmse'] == pytest.approx(2.0)  # both frames are 2 meV/atom off
+    assert overall['forces']['rmse'] == pytest.approx(np.sqrt((6 * 10**2 + 3 * 20**2) / 9))
+    # One xy shear of 1e-3 eV/Å^3 appears twice (xy and yx) among the 18 components of two full tensors.
+    assert overall['stress']['rmse'] == pytest.approx(160.21766 * 1e-3 * np.sqrt(2 / 18), rel=1e-5)
+    assert result['per_class']['b']['forces']['mae'] == pytest.approx(20.0)
+    assert result['per_class']['a']['num_frames'] == 1
+    predicted[1]['stress'] = None
+    assert prediction_errors(reference, predicted)['overall']['stress'] is None
+    with pytest.raises(ValueError, match='empty'):
+        prediction_errors([], [])
+
+
+def test_compute_test_errors_matches_numpy(snap_labelled_set):
+    """The calcfunction on runner-shaped predictions agrees with a direct numpy computation."""
+    frames = snap_labelled_set.get_frames()
+    rng = np.random.default_rng(5)
+    arrays = orm.ArrayData()
+    energies, stresses, forces = [], [], []
+    for index, atoms in enumerate(frames):
+        energies.append(atoms.get_potential_energy() + rng.normal(0, 0.01))
+        stresses.append(atoms.get_stress() + rng.normal(0, 1e-4, 6))
+        forces.append(atoms.get_forces() + rng.normal(0, 0.02, (len(atoms), 3)))
+        arrays.set_array(f'forces_frame_{index:06d}', forces[-1])
+    arrays.set_array('energies', np.array(energies))
+    arrays.set_array('stresses', np.array(stresses))
+    errors = compute_test_errors(snap_labelled_set, arrays).get_dict()
+
+    natoms = np.array([len(a) for a in frames])
+    ref_e = np.array([a.get_potential_energy() for a in frames])
+    expected_e = 1000 * np.sqrt(np.mean(((np.array(energies) - ref_e) / natoms) ** 2))
+    expected_f = 1000 * np.sqrt(
+        np.mean(np.concatenate([(f - a.get_forces()).ravel() for f, a in zip(forces, frames, strict=True)]) ** 2)
+    )
+    full = [voigt_6_to_full_3x3_stress(s - a.get_stress()) for s, a in zip(stresses, frames, strict=True)]
+    expected_s = 160.21766208 * np.sqrt(np.mean(np.array(full) ** 2))
+    assert errors['overall']['energy']['rmse'] == pytest.approx(expected_e, rel=1e-9)
+    assert errors['overall']['forces']['rmse'] == pytest.approx(expected_f, rel=1e-6)
+    assert errors['overall']['stress']['rmse'] == pytest.approx(expected_s, rel=1e-6)
+    assert set(errors['per_class']) == {'rattled', 'vacancy'}
+    assert errors['units'] == {'energy': 'meV/atom', 'forces': 'meV/Å', 'stress': 'GPa'}
+
+
+def test_snap_scores_zero_on_its_own_labels(runner_code, snap_potential, snap_labelled_set):
+    """Any potential goes through the same evaluation; SNAP reproduces the labels it made (to file precision)."""
+    builder = TestSetEvaluationWorkChain.get_builder_for(runner_code, snap_potential, snap_labelled_set)
+    results, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    overall = results['errors']['overall']
+    assert overall['num_frames'] == 16
+    assert overall['energy']['rmse'] < 1e-4 and overall['forces']['rmse'] < 1e-4
+    assert overall['stress']['rmse'] < 1e-6
+
+
+def test_bad_inputs_fail_before_submission(runner_code, dp_code, snap_labelled_set):
+    with pytest.raises(ValueError, match='unknown architecture'):
+        TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'mace')
+    with pytest.raises(ValueError, match='unknown protocol'):
+        TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'deepmd', 'huge')
+    with pytest.raises(ValueError, match='is set up for `limlip.deepmd.train`'):
+        TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'nequip32')
+    tiny = TrainingSetData(snap_labelled_set.get_frames()[:2])
+    with pytest.raises(ValueError, match='at least 3'):
+        TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, tiny, 'deepmd')
+    with pytest.raises(ValueError, match='empty'):
+        TrainingSetData([])
+    builder = TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'deepmd')
+    builder.split = orm.Dict({'test_fraction': 1.5, 'validation_fraction': 0.1})
+    with pytest.raises(ValueError, match='strictly between 0 and 1'):
+        engine.run(builder)
+
+
+def test_protocols():
+    assert set(TrainingWorkChain.get_available_protocols()) == {'paper', 'fast', 'demo'}
+    paper = TrainingWorkChain.get_protocol_inputs('paper')
+    assert paper['nequip']['cutoff'] == 6.0 and paper['compile'] is True
+    assert paper['deepmd']['parameters']['model']['descriptor']['type'] == 'se_e3'
+    assert paper['deepmd']['parameters']['model']['fitting_net']['resnet_dt'] is True
+
+
+@pytest.mark.slow
+def test_deepmd_ensemble_end_to_end(dp_code, runner_code, lmp_code, snap_labelled_set, tmp_path):
+    """Two DeePMD models differing only in seed, scored on held-out frames, then run in LAMMPS as an ensemble."""
+    builder = TrainingWorkChain.get_builder_from_protocol(
+        dp_code, runner_code, snap_labelled_set, 'deepmd', 'fast', num_models=2
+    )
+    results, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    sizes = [results[key].num_frames for key in ('train_set', 'validation_set', 'test_set')]
+    assert sum(sizes) == 16 and sizes[2] == 3
+
+    # The held-out frames are not among those trained on.
+    def key(atoms):
+        return round(float(atoms.get_potential_energy()), 8)
+
+    assert {key(a) for a in results['test_set'].get_frames()}.isdisjoint(
+        key(a) for a in results['train_set'].get_frames()
+    )
+    assert set(results['potentials']) == {'model_00', 'model_01'}
+    first, second = (results['potentials'][key] for key in ('model_00', 'model_01'))
+    assert not first.is_same_potential(second)  # different seeds, different weights
+    summary = results['summary'].get_dict()
+    assert summary['architecture'] == 'deepmd' and set(summary['models']) == {'model_00', 'model_01'}
+    for label in ('model_00', 'model_01'):
+        errors = results['test_errors'][label].get_dict()
+        assert errors['overall']['num_frames'] == 3
+        assert summary['models'][label]['forces'] == errors['overall']['forces']['rmse'] > 0
+    mean = np.mean([m['energy'] for m in summary['models'].values()])
+    assert summary['energy_rmse_mean'] == pytest.approx(mean)
+    seeds = {
+        call.inputs.parameters['model']['descriptor']['seed']
+        for call in node.called
+        if call.process_label == 'DeepmdTrainingCalculation'
+    }
+    assert seeds == {1, 2}
+    check_models_in_lammps(lmp_code, [first, second], tmp_path)
+
+
+LAMMPS_NVT = """units metal
+boundary p p p
+atom_style atomic
+lattice bcc 3.44
+region box block 0 3 0 3 0 3
+create_box 1 box
+create_atoms 1 box
+mass 1 6.94
+{pair}
+thermo_style custom step pe temp
+thermo_modify format float %.10f
+velocity all create 300 1 dist gaussian
+fix nvt all nvt temp 300 300 0.1
+thermo 5
+run 20
+"""
+
+
+def run_lammps(lmp_code, commands: list[str], directory) -> str:
+    """Run a 20-step NVT of 54 bcc Li atoms with the given pair lines; return LAMMPS's log."""
+    import os
+    import subprocess
+
+    (directory / 'in.nvt').write_text(LAMMPS_NVT.format(pair='\n'.join(commands)))
+    result = subprocess.run(
+        [str(lmp_code.get_executable()), '-in', 'in.nvt'],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        env={**os.environ, 'OMP_NUM_THREADS': '2'},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def check_models_in_lammps(lmp_code, potentials, directory):
+    """LAMMPS (pair_style deepmd) reproduces the models' own energies, and the ensemble's model deviation."""
+    from ase.build import bulk
+
+    from aiida_limlip.data.potential import deepmd_ensemble_lammps_commands
+
+    atoms = bulk('Li', 'bcc', a=3.44, cubic=True).repeat(3)
+    forces = []
+    for potential in potentials:
+        atoms.calc = potential.get_ase_calculator()
+        forces.append(atoms.get_forces())
+        energy = atoms.get_potential_energy()
+    single = directory / 'single'
+    single.mkdir()
+    potential.write_files(single)
+    log = run_lammps(lmp_code, potential.get_lammps_commands(single), single).splitlines()
+    first = next(i for i, line in enumerate(log) if line.split()[:3] == ['Step', 'PotEng', 'Temp'])
+    step, pe, _ = log[first + 1].split()
+    assert step == '0' and float(pe) == pytest.approx(energy, abs=1e-6)  # the perfect lattice, same model
+
+    ensemble = directory / 'ensemble'
+    ensemble.mkdir()
+    run_lammps(lmp_code, deepmd_ensemble_lammps_commands(potentials, ensemble, out_freq=5), ensemble)
+    deviations = np.loadtxt(ensemble / 'model_devi.out')
+    assert list(deviations[:, 0]) == [0, 5, 10, 15, 20]
+    spread = np.sqrt(np.sum(np.var(np.array(forces), axis=0), axis=1))  # per-atom norm of the force std
+    assert deviations[0, 4] == pytest.approx(spread.max(), rel=1e-5, abs=1e-9)  # max_devi_f (eV/Å)
+    assert deviations[0, 6] == pytest.approx(spread.mean(), rel=1e-5, abs=1e-9)  # avg_devi_f
+
+
+@pytest.mark.slow
+def test_nequip_through_the_work_chain(nequip_train_code, runner_code, snap_labelled_set):
+    """NequIP64 with a fixed test set: no test split, errors on exactly the given frames, precision recorded."""
+    frames = snap_labelled_set.get_frames()
+    training, test = TrainingSetData(frames[:12]), TrainingSetData(frames[12:])
+    builder = TrainingWorkChain.get_builder_from_protocol(
+        nequip_train_code, runner_code, training, 'nequip64', 'fast', test_set=test
+    )
+    results, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert results['test_set'].uuid == test.uuid
+    assert results['train_set'].num_frames + results['validation_set'].num_frames == 12
+    potential = results['potentials']['model_00']
+    assert potential.kind == 'nequip' and potential.precision == 'float64'
+    assert len(results['learning_curves']['model_00'].get_array('epoch')) == 4
+    errors = results['test_errors']['model_00'].get_dict()
+    assert errors['overall']['num_frames'] == 4 and set(errors['per_class']) == {'rattled', 'vacancy'}
+    assert errors['overall']['stress']['rmse'] > 0
