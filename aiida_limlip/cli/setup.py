@@ -15,7 +15,13 @@ from . import cmd_root
 RUNNER_LABEL = 'limlip-runner'
 SYSTEM_MPIRUN = '/usr/bin/mpirun'
 PW_LABEL = 'pw'
-DP_LABEL = 'dp'
+#: Codes of the venv's executables: label to (executable, CalcJob plugin). LAMMPS gets its CalcJob with the MD work.
+VENV_CODES = {
+    'dp': ('dp', 'limlip.deepmd.train'),
+    'nequip-train': ('nequip-train', 'limlip.nequip.train'),
+    'nequip-compile': ('nequip-compile', 'limlip.nequip.compile'),
+    'lmp': ('lmp', None),
+}
 
 
 @cmd_root.group('setup')
@@ -75,7 +81,7 @@ def get_or_create_code(label: str, computer, executable: str, plugin: str, prepe
 @click.option('--workdir', default=str(pathlib.Path.home() / 'aiida_run'), show_default=True, help='Work directory.')
 @decorators.with_dbenv()
 def cmd_setup_codes(workdir):
-    """Create the `localhost` computer and the `limlip-runner`, `dp` and `pw` codes."""
+    """Create the `localhost` computer and the codes: limlip-runner, dp, nequip-train, nequip-compile, lmp, pw."""
     computer = get_or_create_localhost(workdir)
     runner = pathlib.Path(sys.executable).parent / 'limlip-runner'
     if not runner.exists():
@@ -84,9 +90,12 @@ def cmd_setup_codes(workdir):
     get_or_create_code(RUNNER_LABEL, computer, str(runner), 'limlip.run', prepend_text=threads)
     if os.geteuid() == 0:  # OpenMPI refuses to start as root unless told otherwise (CI runs as root)
         threads += '\nexport OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
-    dp = pathlib.Path(sys.executable).parent / 'dp'
-    if dp.exists():
-        get_or_create_code(DP_LABEL, computer, str(dp), 'limlip.deepmd.train', prepend_text=threads)
+    for label, (name, plugin) in VENV_CODES.items():
+        executable = pathlib.Path(sys.executable).parent / name
+        if executable.exists():
+            get_or_create_code(label, computer, str(executable), plugin, prepend_text=threads)
+        else:
+            echo.echo_warning(f'{executable} not found (install the `ml` extra); no `{label}` code created')
     pw = shutil.which('pw.x')
     if pw is None:
         echo.echo_warning('pw.x not found: install quantum-espresso to run DFT; no `pw` code created')
