@@ -1,0 +1,146 @@
+"""Elastic constants from stress-strain fits (no AiiDA).
+
+Conventions: Voigt order xx, yy, zz, yz, xz, xy; engineering shear strains (gamma = 2 epsilon); stresses with ASE's
+sign (positive = tensile), so that sigma = C epsilon with C positive definite for a stable crystal. Stresses in GPa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+
+
+def strain_matrix(component: int, magnitude: float) -> np.ndarray:
+    """Return the symmetric 3x3 strain tensor of a single Voigt ``component`` with engineering ``magnitude``."""
+    if component not in range(6):
+        raise ValueError(f'Voigt component must be 0..5, got {component}')
+    strain = np.zeros((3, 3))
+    i, j = VOIGT_PAIRS[component]
+    value = magnitude if i == j else magnitude / 2
+    strain[i, j] = strain[j, i] = value
+    return strain
+
+
+def strain_set(magnitudes: Sequence[float], components: Sequence[int] = range(6)) -> list[tuple[int, float]]:
+    """Return ``(component, magnitude)`` for every component and every non-zero magnitude of both signs.
+
+    Raises
+    ------
+    ValueError
+        If no non-zero magnitude is given.
+    """
+    values = sorted({abs(float(m)) for m in magnitudes if m})
+    if not values:
+        raise ValueError('give at least one non-zero strain magnitude')
+    return [(c, s * m) for c in components for m in values for s in (-1.0, 1.0)]
+
+
+def deform(cell: np.ndarray, component: int, magnitude: float) -> np.ndarray:
+    """Return ``cell`` (rows are lattice vectors) deformed by the strain ``(component, magnitude)``."""
+    return np.asarray(cell) @ (np.eye(3) + strain_matrix(component, magnitude))
+
+
+def fit_elastic_tensor(
+    components: Sequence[int],
+    magnitudes: Sequence[float],
+    stresses: np.ndarray,
+    reference_stress: np.ndarray | None = None,
+) -> dict:
+    """Fit the 6x6 elastic tensor column by column from stresses under single-component strains.
+
+    Parameters
+    ----------
+    components, magnitudes
+        The strain of each calculation (Voigt component, engineering strain).
+    stresses
+        Voigt stresses (GPa, positive = tensile) of each strained cell, shape (n, 6).
+    reference_stress
+        Stress of the unstrained cell (GPa); subtracted so a residual pressure does not bias the fit.
+
+    Returns
+    -------
+    dict
+        ``tensor`` (6x6 list, GPa, not symmetrised), ``symmetric_tensor`` ((C + C^T)/2), ``asymmetry`` (max
+        |C - C^T| / max |C|), ``r2`` (per column, the worst component's coefficient of determination of the
+        linear fit), ``max_residual`` (GPa).
+
+    Raises
+    ------
+    ValueError
+        If a strained component has fewer than two distinct strains.
+    """
+    components = np.asarray(components, dtype=int)
+    magnitudes = np.asarray(magnitudes, dtype=float)
+    stresses = np.asarray(stresses, dtype=float)
+    if reference_stress is not None:
+        stresses = stresses - np.asarray(reference_stress, dtype=float)
+    tensor = np.zeros((6, 6))
+    r2 = [None] * 6
+    worst = 0.0
+    for column in range(6):
+        mask = components == column
+        if len(set(magnitudes[mask])) < 2:
+            raise ValueError(f'Voigt strain component {column} needs at least two distinct strains')
+        x = magnitudes[mask]
+        design = np.vstack([x, np.ones_like(x)]).T
+        coefficients, *_ = np.linalg.lstsq(design, stresses[mask], rcond=None)
+        tensor[:, column] = coefficients[0]
+        residuals = stresses[mask] - design @ coefficients
+        worst = max(worst, float(np.abs(residuals).max()))
+        total = np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2, axis=0)
+        # Judge only the stresses the strain really drives; the others are zero up to noise in a symmetric crystal.
+        significant = total > max(1e-12, 1e-4 * total.max())
+        r2[column] = (
+            float(np.min(1.0 - np.sum(residuals**2, axis=0)[significant] / total[significant]))
+            if significant.any()
+            else 1.0
+        )
+    symmetric = (tensor + tensor.T) / 2
+    return {
+        'tensor': tensor.tolist(),
+        'symmetric_tensor': symmetric.tolist(),
+        'asymmetry': float(np.abs(tensor - tensor.T).max() / np.abs(tensor).max()),
+        'r2': r2,
+        'max_residual': worst,
+    }
+
+
+def cubic_constants(tensor: np.ndarray) -> dict[str, float]:
+    """Return C11, C12, C44 (GPa), averaged over the equivalent entries of a cubic tensor, and the Zener ratio.
+
+    Raises
+    ------
+    ValueError
+        If C11 == C12 (Zener ratio undefined).
+    """
+    c = np.asarray(tensor, dtype=float)
+    c11 = float(np.mean([c[0, 0], c[1, 1], c[2, 2]]))
+    c12 = float(np.mean([c[0, 1], c[0, 2], c[1, 2], c[1, 0], c[2, 0], c[2, 1]]))
+    c44 = float(np.mean([c[3, 3], c[4, 4], c[5, 5]]))
+    if np.isclose(c11, c12):
+        raise ValueError('C11 equals C12: the crystal is mechanically unstable and the Zener ratio undefined')
+    return {'C11': c11, 'C12': c12, 'C44': c44, 'zener_anisotropy': 2 * c44 / (c11 - c12)}
+
+
+def derived_moduli(tensor: np.ndarray) -> dict[str, float]:
+    """Return Voigt, Reuss and Hill bulk and shear moduli (GPa), Young's modulus (GPa) and Poisson's ratio.
+
+    Computed with pymatgen's ``ElasticTensor`` from the symmetrised Voigt tensor.
+    """
+    from pymatgen.analysis.elasticity import ElasticTensor
+
+    c = np.asarray(tensor, dtype=float)
+    elastic = ElasticTensor.from_voigt((c + c.T) / 2)
+    return {
+        'bulk_modulus_voigt': float(elastic.k_voigt),
+        'bulk_modulus_reuss': float(elastic.k_reuss),
+        'bulk_modulus_hill': float(elastic.k_vrh),
+        'shear_modulus_voigt': float(elastic.g_voigt),
+        'shear_modulus_reuss': float(elastic.g_reuss),
+        'shear_modulus_hill': float(elastic.g_vrh),
+        'youngs_modulus': float(elastic.y_mod) / 1e9,  # pymatgen returns it in Pa from GPa input
+        'poisson_ratio': float(elastic.homogeneous_poisson),
+    }
