@@ -25,14 +25,16 @@ def wait(node, timeout=7200):
     return time.monotonic() - start
 
 
+#: Small cells so the fast labelling takes minutes on 2 cores: 2-atom bcc cells, strained and rattled, the fcc cell.
 SEEDS = {
     'bulk_phases': ['bcc', 'fcc'],
-    'strained_count': 10,
-    'rattled_count': 16,
-    'defect_repeat': 2,
-    'surfaces': ['100', '110'],
-    'slab_size': [2, 2, 3],
-    'adatom_coverages': [1],
+    'bulk_repeat': 1,
+    'strained_count': 20,
+    'rattled_count': 24,
+    'rattle_stdev': 0.08,
+    'defect_repeat': 1,
+    'surfaces': [],
+    'adatom_coverages': [],
 }
 
 
@@ -61,7 +63,7 @@ def main():
         seeds = generate_seed_structures(orm.Dict(SEEDS), orm.Int(1))
         classes = {label: s.base.attributes.get('config_class') for label, s in seeds.items()}
         builder = LabelingWorkChain.get_builder_from_protocol(
-            'pw@localhost', dict(seeds), 'fast', config_classes=classes, overrides={'max_concurrent': 2}
+            'pw@localhost', dict(seeds), 'fast', config_classes=classes, overrides={'max_concurrent': 4}
         )
         node = submit(builder)
         elapsed = wait(node)

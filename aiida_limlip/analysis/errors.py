@@ -72,9 +72,20 @@ def prediction_errors(
         return {
             'num_frames': len(indices),
             'energy': _summary(np.array(energy), 1000.0),
+            'energy_centered': _summary(np.array(energy) - offset, 1000.0),
             'forces': _summary(np.concatenate([f.ravel() for f in forces]), 1000.0),
             'stress': None if stress is None else _summary(np.array(stress), EV_PER_ANGSTROM3_TO_GPA),
         }
 
+    # A potential fitted to other reference energies (SNAP, MEAM against pw.x totals) differs by a constant per atom;
+    # the centred RMSE removes that mean offset, so such potentials can still be compared on energy differences.
+    offset = float(
+        np.mean([(p['energy'] - r['energy']) / r['natoms'] for r, p in zip(reference, predicted, strict=True)])
+    )
     per_class = {name: errors([i for i, c in enumerate(classes) if c == name]) for name in sorted(set(classes))}
-    return {'overall': errors(list(range(len(reference)))), 'per_class': per_class, 'units': dict(ERROR_UNITS)}
+    return {
+        'overall': errors(list(range(len(reference)))),
+        'per_class': per_class,
+        'energy_offset': offset * 1000.0,
+        'units': dict(ERROR_UNITS),
+    }

@@ -25,6 +25,12 @@ def test_prediction_errors_by_hand():
     result = prediction_errors(reference, predicted, ['a', 'b'])
     overall = result['overall']
     assert overall['energy']['rmse'] == pytest.approx(2.0)  # both frames are 2 meV/atom off
+    assert result['energy_offset'] == pytest.approx(0.0)  # ... in opposite directions
+    assert overall['energy_centered']['rmse'] == pytest.approx(2.0)
+    shifted = [{**frame, 'energy': frame['energy'] + 5.0 * frame['natoms']} for frame in predicted]
+    result_shifted = prediction_errors(reference, shifted, ['a', 'b'])
+    assert result_shifted['energy_offset'] == pytest.approx(5000.0)
+    assert result_shifted['overall']['energy_centered']['rmse'] == pytest.approx(2.0)
     assert overall['forces']['rmse'] == pytest.approx(np.sqrt((6 * 10**2 + 3 * 20**2) / 9))
     # One xy shear of 1e-3 eV/Å^3 appears twice (xy and yx) among the 18 components of two full tensors.
     assert overall['stress']['rmse'] == pytest.approx(160.21766 * 1e-3 * np.sqrt(2 / 18), rel=1e-5)
