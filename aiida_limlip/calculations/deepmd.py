@@ -7,10 +7,9 @@ import tempfile
 
 from aiida import orm
 from aiida.common import datastructures
-from aiida.engine import CalcJob
 
 from ..data.potential import PotentialData
-from ..data.training_set import TrainingSetData
+from .training import TrainingCalculation, data_species, validate_training_data
 
 INPUT_FILE = 'input.json'
 MODEL_FILE = 'graph.pth'
@@ -25,74 +24,36 @@ def validate_inputs(inputs: dict, _) -> str | None:
     """Check that the model's ``type_map`` covers the data and that data settings are not given by hand."""
     parameters = inputs['parameters'].get_dict()
     type_map = parameters.get('model', {}).get('type_map')
-    species = set(inputs['training_set'].base.attributes.get('species'))
-    if 'validation_set' in inputs:
-        species |= set(inputs['validation_set'].base.attributes.get('species'))
-    if not type_map or species - set(type_map):
-        return f'parameters.model.type_map {type_map} must list every species of the data, {sorted(species)}'
+    species = data_species(inputs)
+    if not type_map or set(species) - set(type_map):
+        return f'parameters.model.type_map {type_map} must list every species of the data, {species}'
     training = parameters.get('training', {})
     if 'training_data' in training or 'validation_data' in training:
         return 'leave training.training_data/validation_data out: they are written from the input data sets'
-    missing = {'energy', 'forces'} - set(inputs['training_set'].labels)
-    if missing:
-        return f'the training set lacks the labels {sorted(missing)}'
-    parent, code = inputs.get('parent_folder'), inputs.get('code')
-    if parent is not None and code is not None and parent.computer.pk != code.computer.pk:
-        return f'parent_folder is on `{parent.computer.label}` but the code runs on `{code.computer.label}`'
-    return None
+    return validate_training_data(inputs)
 
 
-class DeepmdTrainingCalculation(CalcJob):
+class DeepmdTrainingCalculation(TrainingCalculation):
     """Run ``dp --pt train`` then ``dp --pt freeze``; the parser returns the frozen model as a ``PotentialData``."""
 
     @classmethod
     def define(cls, spec):
         """Define the process specification."""
         super().define(spec)
-        spec.input('training_set', valid_type=TrainingSetData, help='Frames to train on (eV, eV/Å, eV/Å^3).')
-        spec.input(
-            'validation_set',
-            valid_type=TrainingSetData,
-            required=False,
-            help='Frames for the validation columns of the learning curve; default: the training set.',
-        )
         spec.input(
             'parameters',
             valid_type=orm.Dict,
             help='deepmd-kit input.json without training.training_data/validation_data (filled in here).',
         )
         spec.input('batch_size', valid_type=orm.Int, default=lambda: orm.Int(1), help='Frames per batch.')
-        spec.input(
-            'parent_folder',
-            valid_type=orm.RemoteData,
-            required=False,
-            help='Remote folder of a previous DeePMD training job: continue from its last checkpoint '
-            '(training.numb_steps counts from step 0, so raise it to train longer).',
-        )
         spec.inputs.validator = validate_inputs
-        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'limlip.deepmd.train'
-        spec.inputs['metadata']['options']['withmpi'].default = False
 
         spec.output('potential', valid_type=PotentialData, help='The frozen model (kind deepmd).')
         spec.output(
             'learning_curve',
             valid_type=orm.ArrayData,
             help='lcurve.out columns by name: step, rmse_* (energy eV/atom, force eV/Å, virial eV/atom), lr.',
-        )
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.')
-        spec.exit_code(301, 'ERROR_LCURVE_MISSING', message='deepmd-kit wrote no learning curve; see train.log.')
-        spec.exit_code(302, 'ERROR_MODEL_MISSING', message='The frozen model graph.pth is missing; see freeze.log.')
-        spec.exit_code(
-            310,
-            'ERROR_DIVERGED',
-            message='The training diverged ({reason}); lower the learning rate. No potential is returned.',
-        )
-        spec.exit_code(
-            320,
-            'ERROR_OUT_OF_WALLTIME',
-            message='Training stopped at step {done} of {total} (walltime or killed); restart it with parent_folder '
-            'set to this job remote folder. No potential is returned.',
         )
 
     def prepare_for_submission(self, folder):

@@ -17,6 +17,7 @@ from aiida.engine import CalcJob
 from ..data.potential import PotentialData
 from ..data.training_set import TrainingSetData
 from ..training import nequip as nequip_setup
+from .training import TrainingCalculation, data_species, validate_training_data
 
 TRAIN_LOG = 'train.log'
 COMPILE_LOG = 'compile.log'
@@ -30,41 +31,19 @@ def validate_training_inputs(inputs: dict, _) -> str | None:
     message = nequip_setup.validate_settings(inputs['parameters'].get_dict())
     if message:
         return message
-    missing = {'energy', 'forces'} - set(inputs['training_set'].labels)
-    if missing:
-        return f'the training set lacks the labels {sorted(missing)}'
     coeffs = inputs['parameters'].get_dict().get('loss_coeffs', {})
     if coeffs.get('stress', 1.0) and 'stress' not in inputs['training_set'].labels:
         return 'the training set has no stress labels: set parameters.loss_coeffs.stress to 0 or label stresses'
-    parent = inputs.get('parent_folder')
-    code = inputs.get('code')
-    if parent is not None and code is not None and parent.computer.pk != code.computer.pk:
-        return f'parent_folder is on `{parent.computer.label}` but the code runs on `{code.computer.label}`'
-    return None
+    return validate_training_data(inputs)
 
 
-def species_of(inputs: dict) -> list[str]:
-    """Return the sorted species of the training (and validation) data, the model's type order."""
-    species = set(inputs['training_set'].base.attributes.get('species'))
-    if 'validation_set' in inputs:
-        species |= set(inputs['validation_set'].base.attributes.get('species'))
-    return sorted(species)
-
-
-class NequipTrainingCalculation(CalcJob):
+class NequipTrainingCalculation(TrainingCalculation):
     """Run ``nequip-train`` on a training set; the parser returns the best checkpoint as a ``PotentialData``."""
 
     @classmethod
     def define(cls, spec):
         """Define the process specification."""
         super().define(spec)
-        spec.input('training_set', valid_type=TrainingSetData, help='Frames to train on (eV, eV/Å, eV/Å^3).')
-        spec.input(
-            'validation_set',
-            valid_type=TrainingSetData,
-            required=False,
-            help='Frames for validation (checkpoint selection, learning curve); default: the training set.',
-        )
         spec.input(
             'parameters',
             valid_type=orm.Dict,
@@ -72,16 +51,8 @@ class NequipTrainingCalculation(CalcJob):
             'radial_mlp_depth/width, max_epochs, learning_rate, batch_size (frames), loss_coeffs '
             '{energy, forces, stress}, seed, max_train_seconds (s), config_overrides (raw nequip config).',
         )
-        spec.input(
-            'parent_folder',
-            valid_type=orm.RemoteData,
-            required=False,
-            help='Remote folder of a previous NequIP training job: continue from its last checkpoint.',
-        )
         spec.inputs.validator = validate_training_inputs
-        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'limlip.nequip.train'
-        spec.inputs['metadata']['options']['withmpi'].default = False
 
         spec.output(
             'potential',
@@ -94,25 +65,12 @@ class NequipTrainingCalculation(CalcJob):
             help='Per epoch: epoch, train_loss, val_per_atom_energy_rmse (eV/atom), val_forces_rmse (eV/Å), '
             'val_stress_rmse (eV/Å^3), and the other validation metrics of nequip.',
         )
-        spec.exit_code(301, 'ERROR_METRICS_MISSING', message='nequip wrote no metrics; see train.log.')
-        spec.exit_code(302, 'ERROR_MODEL_MISSING', message='No checkpoint was written; see train.log.')
-        spec.exit_code(
-            310,
-            'ERROR_DIVERGED',
-            message='The training diverged ({reason}); lower the learning rate. No potential is returned.',
-        )
-        spec.exit_code(
-            320,
-            'ERROR_OUT_OF_WALLTIME',
-            message='Training stopped at the time limit after {done} of {total} epochs; restart it with '
-            'parent_folder set to this job remote folder. No potential is returned.',
-        )
 
     def prepare_for_submission(self, folder):
         """Write the data as extended XYZ and the Hydra config."""
         settings = self.inputs.parameters.get_dict()
         restart = 'parent_folder' in self.inputs
-        config = nequip_setup.build_config(settings, species_of(self.inputs), restart=restart)
+        config = nequip_setup.build_config(settings, data_species(self.inputs), restart=restart)
         for name, key in ((nequip_setup.TRAIN_FILE, 'training_set'), (nequip_setup.VALID_FILE, 'validation_set')):
             data = self.inputs[key] if key in self.inputs else self.inputs.training_set
             with tempfile.TemporaryDirectory() as directory:

@@ -18,7 +18,7 @@ class DeepmdTrainingParser(Parser):
         """Parse the retrieved files."""
         names = self.retrieved.base.repository.list_object_names()
         if LCURVE_FILE not in names:
-            return self.exit_codes.ERROR_LCURVE_MISSING
+            return self.exit_codes.ERROR_LEARNING_CURVE_MISSING
         columns = read_lcurve(self.retrieved.base.repository.get_object_content(LCURVE_FILE))
         curve = orm.ArrayData()
         for name, values in columns.items():
@@ -33,7 +33,7 @@ class DeepmdTrainingParser(Parser):
         done = int(columns['step'][-1]) if len(columns.get('step', [])) else 0
         # deepmd-kit logs every disp_freq steps: a last line more than one interval short means it was cut off.
         if total and done + every <= total:
-            return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=total)
+            return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=total, unit='steps')
         if MODEL_FILE not in names:
             return self.exit_codes.ERROR_MODEL_MISSING
         descriptor = parameters['model'].get('descriptor', {})

@@ -8,6 +8,7 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from ..calculations.nequip import CHECKPOINT_MODEL, COMPILED_MODEL
+from ..calculations.training import data_species
 from ..data.potential import PotentialData
 from ..training import nequip as nequip_setup
 from ..training.curves import divergence_reason
@@ -22,10 +23,10 @@ class NequipTrainingParser(Parser):
         names = set(retrieved.base.repository.list_object_names())
         metrics = nequip_setup.METRICS_FILE.rsplit('/', 1)[-1]
         if metrics not in names:
-            return self.exit_codes.ERROR_METRICS_MISSING
+            return self.exit_codes.ERROR_LEARNING_CURVE_MISSING
         columns = nequip_setup.read_metrics(retrieved.base.repository.get_object_content(metrics))
         if not columns.get('epoch'):
-            return self.exit_codes.ERROR_METRICS_MISSING
+            return self.exit_codes.ERROR_LEARNING_CURVE_MISSING
         curve = orm.ArrayData()
         for name, values in columns.items():
             curve.set_array(name, np.array(values, dtype=float))
@@ -40,21 +41,13 @@ class NequipTrainingParser(Parser):
         settings = {**nequip_setup.DEFAULT_SETTINGS, **self.node.inputs.parameters.get_dict()}
         done, total = int(columns['epoch'][-1]) + 1, settings['max_epochs']
         if done < total:
-            return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=total)
+            return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=total, unit='epochs')
         if nequip_setup.BEST_CHECKPOINT not in names:
             return self.exit_codes.ERROR_MODEL_MISSING
 
-        species = sorted(
-            set(self.node.inputs.training_set.base.attributes.get('species'))
-            | set(
-                self.node.inputs.validation_set.base.attributes.get('species')
-                if 'validation_set' in self.node.inputs
-                else []
-            )
-        )
         potential = PotentialData(
             'nequip',
-            species,
+            data_species(self.node.inputs),
             {CHECKPOINT_MODEL: retrieved.base.repository.get_object_content(nequip_setup.BEST_CHECKPOINT, mode='rb')},
             cutoff=settings['cutoff'],
             precision=settings['model_dtype'],

@@ -120,7 +120,10 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
             'compiled_potentials', valid_type=orm.Data, dynamic=True, required=False, help='AOTInductor models.'
         )
         spec.output_namespace(
-            'learning_curves', valid_type=orm.ArrayData, dynamic=True, help='Learning curve of each model.'
+            'learning_curves',
+            valid_type=orm.ArrayData,
+            dynamic=True,
+            help='Learning curve of each model (per epoch or step; RMSEs in eV/atom, eV/Å, eV/Å^3).',
         )
         spec.output_namespace(
             'test_errors',

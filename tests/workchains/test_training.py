@@ -81,6 +81,10 @@ def test_snap_scores_zero_on_its_own_labels(runner_code, snap_potential, snap_la
     assert overall['num_frames'] == 16
     assert overall['energy']['rmse'] < 1e-4 and overall['forces']['rmse'] < 1e-4
     assert overall['stress']['rmse'] < 1e-6
+    predictions = results['predictions']
+    labels = snap_labelled_set.get_frames()
+    assert predictions.get_array('energies') == pytest.approx([a.get_potential_energy() for a in labels], abs=1e-6)
+    assert predictions.get_array('forces_frame_000001') == pytest.approx(labels[1].get_forces(), abs=1e-6)
 
 
 def test_bad_inputs_fail_before_submission(runner_code, dp_code, snap_labelled_set):
