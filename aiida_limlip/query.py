@@ -6,38 +6,52 @@ from aiida import orm
 
 from .data.potential import PotentialData
 
+#: Property work chains whose results the query helpers know, by short name.
+PROPERTY_WORKCHAINS = {
+    'eos': 'EquationOfStateWorkChain',
+    'elastic': 'ElasticConstantsWorkChain',
+    'vacancy': 'VacancyFormationWorkChain',
+    'surfaces': 'SurfaceEnergyWorkChain',
+    'phonons': 'PhononWorkChain',
+}
 
-def get_eos_results(potential: PotentialData | None = None) -> list[dict]:
-    """Return the results of every successful ``EquationOfStateWorkChain``, newest first.
+
+def get_property_results(prop: str, potential: PotentialData | None = None) -> list[dict]:
+    """Return the ``results`` of every successful property work chain of one kind, newest first.
 
     Parameters
     ----------
+    prop
+        ``eos``, ``elastic``, ``vacancy``, ``surfaces`` or ``phonons``.
     potential
-        Only results of this potential, or of any node with the same files (same ``sha256``); all if ``None``.
+        Only results of this potential, or of any node with the same files (same ``sha256``); all potentials if
+        ``None``. DFT results (pw.x) have no potential and are not returned.
 
     Returns
     -------
     list of dict
-        ``workchain`` (pk), ``potential`` (pk), ``potential_label``, ``kind``, ``sha256``, ``formula`` and the fitted
-        quantities of the ``results`` output (``lattice_constant`` in Å, ``bulk_modulus`` in GPa, ...).
-    """
-    from .workchains.eos import EquationOfStateWorkChain
+        ``workchain`` (pk), ``potential`` (pk), ``potential_label``, ``kind``, ``sha256``, ``formula`` and the
+        quantities of the ``results`` output, with their ``units``.
 
+    Raises
+    ------
+    ValueError
+        For an unknown property.
+    """
+    if prop not in PROPERTY_WORKCHAINS:
+        raise ValueError(f'unknown property {prop!r}; choose from {", ".join(PROPERTY_WORKCHAINS)}')
     query = orm.QueryBuilder()
     query.append(
         orm.WorkChainNode,
         tag='workchain',
-        filters={
-            'attributes.process_label': EquationOfStateWorkChain.__name__,
-            'attributes.exit_status': 0,
-        },
+        filters={'attributes.process_label': PROPERTY_WORKCHAINS[prop], 'attributes.exit_status': 0},
         project=['id', 'ctime'],
     )
     filters = {'attributes.sha256': potential.sha256} if potential is not None else {}
     query.append(
         PotentialData,
         with_outgoing='workchain',
-        edge_filters={'label': 'potential'},
+        edge_filters={'label': 'evaluation__potential'},
         filters=filters,
         project=['id', 'label', 'attributes.kind', 'attributes.sha256'],
     )
@@ -58,6 +72,14 @@ def get_eos_results(potential: PotentialData | None = None) -> list[dict]:
             }
         )
     return sorted(rows, key=lambda row: row['ctime'], reverse=True)
+
+
+def get_eos_results(potential: PotentialData | None = None) -> list[dict]:
+    """Return the results of every successful ``EquationOfStateWorkChain``, newest first.
+
+    See :func:`get_property_results`; ``lattice_constant`` in Å, ``bulk_modulus`` in GPa, ...
+    """
+    return get_property_results('eos', potential)
 
 
 def get_labelling_calculations(training_set) -> dict[str, orm.CalcJobNode]:

@@ -64,8 +64,8 @@ def fit_elastic_tensor(
     -------
     dict
         ``tensor`` (6x6 list, GPa, not symmetrised), ``symmetric_tensor`` ((C + C^T)/2), ``asymmetry`` (max
-        |C - C^T| / max |C|), ``r2`` (per column, the worst component's coefficient of determination of the
-        linear fit), ``max_residual`` (GPa).
+        |C - C^T| / max |C|), ``r2`` (per strain component, the coefficient of determination of the linear fit over
+        all six stresses), ``max_residual`` (GPa).
 
     Raises
     ------
@@ -90,14 +90,10 @@ def fit_elastic_tensor(
         tensor[:, column] = coefficients[0]
         residuals = stresses[mask] - design @ coefficients
         worst = max(worst, float(np.abs(residuals).max()))
-        total = np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2, axis=0)
-        # Judge only the stresses the strain really drives; the others are zero up to noise in a symmetric crystal.
-        significant = total > max(1e-12, 1e-4 * total.max())
-        r2[column] = (
-            float(np.min(1.0 - np.sum(residuals**2, axis=0)[significant] / total[significant]))
-            if significant.any()
-            else 1.0
-        )
+        # One R^2 per strain component over all six stresses: quadratic (even) responses, such as normal stresses
+        # under shear, are not linear in the strain and would make a per-stress R^2 meaningless.
+        total = float(np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2))
+        r2[column] = 1.0 - float(np.sum(residuals**2)) / total if total > 1e-24 else 1.0
     symmetric = (tensor + tensor.T) / 2
     return {
         'tensor': tensor.tolist(),

@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
 from ..analysis.eos import fit_birch_murnaghan
-from ..analysis.structures import conventional_lattice_constant
+from ..analysis.structures import conventional_lattice_constant, scale_to_volume
+from ..data.training_set import TrainingSetData
+from .frames import frames_by_label
 from .quantities import quantity
+
+
+@calcfunction
+def volume_scaled_structures(structure: orm.StructureData, volume_strains: orm.List) -> dict:
+    """Return ``structure`` scaled isotropically to V = V_input (1 + strain), labelled ``volume_NN`` in order."""
+    atoms = structure.get_ase()
+    return {
+        f'volume_{index:02d}': orm.StructureData(ase=scale_to_volume(atoms, atoms.get_volume() * (1.0 + strain)))
+        for index, strain in enumerate(volume_strains.get_list())
+    }
+
+
+@calcfunction
+def collect_eos_data(frames: TrainingSetData) -> orm.ArrayData:
+    """Return the E-V grid of evaluated ``volume_NN`` frames: ``volumes`` (Å^3), ``energies`` (eV), ``pressures``.
+
+    One row (the layout of the runner's ``eos`` task), sorted by label; a frame without stress has a NaN pressure.
+    """
+    by_label = frames_by_label(frames)
+    labels = sorted(label for label in by_label if label.startswith('volume_'))
+    atoms = [by_label[label] for label in labels]
+    pressures = [-float(np.mean(a.calc.results['stress'][:3])) if 'stress' in a.calc.results else np.nan for a in atoms]
+    data = orm.ArrayData()
+    data.set_array('volumes', np.array([[a.get_volume() for a in atoms]]))
+    data.set_array('energies', np.array([[a.get_potential_energy() for a in atoms]]))
+    data.set_array('pressures', np.array([pressures]))
+    data.base.attributes.set('units', {'volumes': 'Å^3', 'energies': 'eV', 'pressures': 'eV/Å^3'})
+    return data
 
 
 @calcfunction
@@ -48,7 +79,10 @@ def fit_equation_of_state(eos_data: orm.ArrayData, structure: orm.StructureData)
             'rms_residual_per_atom': 'eV/atom',
         },
     }
+    equilibrium = orm.StructureData(ase=scale_to_volume(atoms, fit.v0))
+    equilibrium.label = 'equilibrium_structure'
     return {
+        'equilibrium_structure': equilibrium,
         'results': orm.Dict(results),
         'lattice_constant': quantity(lattice_constant, 'Å', 'lattice_constant', 'Equilibrium lattice constant a0'),
         'bulk_modulus': quantity(fit.b0_gpa, 'GPa', 'bulk_modulus', 'Bulk modulus B0 (Birch-Murnaghan)'),

@@ -60,7 +60,7 @@ def cmd_demo(protocol, code_label, timeout):
     from ase.build import bulk
 
     from ..data.potential import PotentialData
-    from ..workchains.eos import EquationOfStateWorkChain
+    from ..workchains.properties.eos import EquationOfStateWorkChain
 
     try:
         potential = PotentialData.from_snap_zuo2020().get_or_store()

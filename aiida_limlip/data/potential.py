@@ -14,6 +14,9 @@ from aiida import orm
 
 from ..runner.calculators import KINDS, LAMMPS_KINDS, lammps_commands, make_calculator_factory
 
+#: What a potential predicts unless told otherwise.
+DEFAULT_PROPERTIES = ('energy', 'forces', 'stress')
+
 __all__ = ('PotentialData', 'find_lammps_potentials_dir')
 
 #: The linear SNAP for lithium of Zuo et al., J. Phys. Chem. A 124, 731 (2020); files as LAMMPS ships them.
@@ -67,6 +70,7 @@ class PotentialData(orm.Data):
         pair_style: str | None = None,
         pair_coeff: Sequence[str] | None = None,
         parameters: dict | None = None,
+        properties: Sequence[str] = DEFAULT_PROPERTIES,
         **kwargs,
     ):
         """Create a potential from its files' contents.
@@ -87,6 +91,9 @@ class PotentialData(orm.Data):
             LAMMPS commands without their keyword, using the bare file names (e.g. ``'* * Li.snapcoeff ...'``).
         parameters
             Extra parameters (kind ``ase``: ``calculator`` and its keyword arguments).
+        properties
+            What the model predicts, among ``energy``, ``forces`` and ``stress``; a model trained without a stress
+            head, for example, cannot give elastic constants from stresses.
         **kwargs
             Passed on to ``orm.Data`` (e.g. ``label``, ``description``).
         """
@@ -105,6 +112,9 @@ class PotentialData(orm.Data):
             raise ValueError(f'a potential of kind {kind!r} needs a pair_style')
         if kind in ('deepmd', 'nequip') and len(files) != 1:
             raise ValueError(f'a potential of kind {kind!r} needs exactly one model file')
+        properties = sorted(set(properties))
+        if 'energy' not in properties or set(properties) - set(DEFAULT_PROPERTIES):
+            raise ValueError(f'properties must include energy and be among {DEFAULT_PROPERTIES}, got {properties}')
         if kind == 'ase' and not (parameters or {}).get('calculator'):
             raise ValueError('a potential of kind "ase" needs parameters={"calculator": ...}')
 
@@ -120,6 +130,7 @@ class PotentialData(orm.Data):
                 'pair_style': pair_style,
                 'pair_coeff': list(pair_coeff or []),
                 'parameters': dict(parameters or {}),
+                'properties': properties,
                 'sha256': self.compute_sha256(files, kind, parameters),
             }
         )
@@ -280,6 +291,16 @@ class PotentialData(orm.Data):
     def precision(self) -> str | None:
         """Return the floating-point precision of the model."""
         return self.base.attributes.get('precision')
+
+    @property
+    def properties(self) -> list[str]:
+        """Return what the potential predicts (``energy``, ``forces``, ``stress``)."""
+        return self.base.attributes.get('properties', list(DEFAULT_PROPERTIES))
+
+    @property
+    def supports_stress(self) -> bool:
+        """Return whether the potential predicts the stress (needed for elastic constants)."""
+        return 'stress' in self.properties
 
     @property
     def sha256(self) -> str:

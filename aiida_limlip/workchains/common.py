@@ -11,8 +11,8 @@ from ..data.potential import PotentialData
 DEFAULT_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
 
 
-def load_code(code: orm.AbstractCode | str | int | None, plugin: str) -> orm.AbstractCode:
-    """Return ``code`` as a code node, checking it exists and is meant for the CalcJob ``plugin``.
+def load_code(code: orm.AbstractCode | str | int | None, plugin: str | None) -> orm.AbstractCode:
+    """Return ``code`` as a code node, checking it exists and is meant for the CalcJob ``plugin`` (``None``: any).
 
     Raises
     ------
@@ -21,7 +21,8 @@ def load_code(code: orm.AbstractCode | str | int | None, plugin: str) -> orm.Abs
     """
     if code is None:
         raise ValueError(
-            f'a code for `{plugin}` is required; run setup_profile.sh or create one with `verdi code create`'
+            f'a code for `{plugin or "limlip.run or quantumespresso.pw"}` is required; run setup_profile.sh or '
+            'create one with `verdi code create`'
         )
     if not isinstance(code, orm.AbstractCode):
         try:
@@ -30,7 +31,7 @@ def load_code(code: orm.AbstractCode | str | int | None, plugin: str) -> orm.Abs
             raise ValueError(
                 f'code {code!r} not found ({exception}); list codes with `verdi code list`, or run setup_profile.sh'
             ) from exception
-    if code.default_calc_job_plugin not in (None, plugin):
+    if plugin is not None and code.default_calc_job_plugin not in (None, plugin):
         raise ValueError(f'code `{code.full_label}` is set up for `{code.default_calc_job_plugin}`, not for `{plugin}`')
     return code
 

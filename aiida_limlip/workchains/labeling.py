@@ -200,7 +200,9 @@ class LabelingWorkChain(ProtocolMixin, WorkChain):
             classes.setdefault(label, structure.base.attributes.get('config_class', 'unknown'))
         outputs = {}
         for label, node in sorted(self.ctx.finished.items()):
-            outputs[f'structure_{label}'] = self.inputs.structures[label]
+            # After a pw.x `relax` the labels belong to the relaxed structure.
+            relaxed = 'output_structure' in node.outputs
+            outputs[f'structure_{label}'] = node.outputs.output_structure if relaxed else self.inputs.structures[label]
             outputs[f'parameters_{label}'] = node.outputs.output_parameters
             outputs[f'trajectory_{label}'] = node.outputs.output_trajectory
         training_set = collect_pw_labels(

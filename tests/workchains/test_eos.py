@@ -9,7 +9,7 @@ from ase.eos import EquationOfState
 from ase.units import GPa
 
 from aiida_limlip.data.potential import PotentialData
-from aiida_limlip.workchains.eos import EquationOfStateWorkChain
+from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
 
 from ..lammps_reference import relaxed_bcc_lattice_constant
 
@@ -18,7 +18,7 @@ def test_protocols():
     assert EquationOfStateWorkChain.get_default_protocol() == 'fast'
     assert set(EquationOfStateWorkChain.get_available_protocols()) == {'paper', 'fast', 'demo'}
     paper = EquationOfStateWorkChain.get_protocol_inputs('paper')
-    assert len(paper['eos']['parameters']['volume_strains']) == 11
+    assert len(paper['volume_strains']) == 11
     merged = EquationOfStateWorkChain.get_protocol_inputs('fast', {'relax': {'parameters': {'fmax': 1e-5}}})
     assert merged['relax']['parameters'] == {'relax_cell': True, 'fmax': 1e-5, 'max_steps': 500, 'optimizer': 'BFGS'}
 
@@ -28,9 +28,11 @@ def test_builder_from_protocol(runner_code, snap_potential, bcc_li):
         runner_code, bcc_li(), snap_potential, protocol='paper', options={'max_wallclock_seconds': 60}
     )
     assert builder.relax.parameters['fmax'] == 1e-4
-    assert builder.eos.metadata.options['max_wallclock_seconds'] == 60
-    assert builder.eos.metadata.options['resources'] == {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
-    assert builder.eos.code.uuid == runner_code.uuid
+    assert builder.relax.metadata.options['max_wallclock_seconds'] == 60
+    assert builder.evaluation.options['max_wallclock_seconds'] == 60
+    assert builder.evaluation.options['resources'] == {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+    assert builder.evaluation.code.uuid == runner_code.uuid
+    assert builder.evaluation.potential.uuid == snap_potential.uuid
 
 
 def test_builder_accepts_a_code_label(runner_code, snap_potential, bcc_li):
@@ -42,7 +44,7 @@ def test_builder_accepts_a_code_label(runner_code, snap_potential, bcc_li):
     ('kwargs', 'message'),
     [
         ({'protocol': 'precise'}, "unknown protocol 'precise'.*available: paper, fast, demo"),
-        ({'code': None}, 'a code for `limlip.run` is required'),
+        ({'code': None}, 'a code for `limlip.run or quantumespresso.pw` is required'),
         ({'code': 'no-such-code@localhost'}, "code 'no-such-code@localhost' not found"),
         ({'structure': 'NaCl'}, r"contains \['Cl', 'Na'\], which the potential"),
     ],
@@ -72,7 +74,7 @@ def test_failed_fit_leaves_no_outputs(runner_code, snap_potential, bcc_li):
         runner_code,
         bcc_li(3.2),
         snap_potential,
-        overrides={'relax': None, 'eos': {'parameters': {'volume_strains': [0.0, 0.01, 0.02, 0.03, 0.04]}}},
+        overrides={'relax': None, 'volume_strains': [0.0, 0.01, 0.02, 0.03, 0.04]},
     )
     _, node = engine.run_get_node(builder)
     assert node.exit_status == EquationOfStateWorkChain.exit_codes.ERROR_FIT_FAILED.status
@@ -130,10 +132,12 @@ def test_eos_through_the_daemon(submit_and_await, runner_code, snap_potential, b
     assert 'GPa' in node.outputs.bulk_modulus.description
     assert node.outputs.results['units']['energy_per_atom'] == 'eV/atom'
     report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
-    for fragment in ('relaxing the cell', 'relaxed in', 'E-V grid: 7 volumes', 'Birch-Murnaghan: a0 ='):
+    for fragment in ('relaxing the cell', 'relaxed in', 'evaluating 7 volumes with SNAP', 'Birch-Murnaghan: a0 ='):
         assert fragment in report
     called = {link.link_label for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_CALC,)).all()}
-    assert called == {'relax', 'eos', 'fit'}
+    assert called == {'relax', 'volumes', 'eos_data', 'fit'}
+    called = {link.link_label for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_WORK,)).all()}
+    assert called == {'evaluation'}
 
 
 @pytest.mark.slow

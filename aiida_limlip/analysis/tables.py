@@ -1,0 +1,231 @@
+"""Table 1 (properties of Li per potential, with errors against DFT) and Fig. 1 of arXiv:2305.06925 (no AiiDA)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+
+ROWS = [
+    ('energy_rmse', 'Energy RMSE', 'meV/atom'),
+    ('force_rmse', 'Force RMSE', 'meV/Å'),
+    ('stress_rmse', 'Stress RMSE', 'GPa'),
+    ('lattice_constant', 'Lattice constant', 'Å'),
+    ('vacancy_formation_energy', 'E_v', 'eV'),
+    ('bulk_modulus', 'Bulk modulus', 'GPa'),
+    ('C11', 'C11', 'GPa'),
+    ('C12', 'C12', 'GPa'),
+    ('C44', 'C44', 'GPa'),
+    ('zener_anisotropy', 'Anisotropy', '1'),
+    ('surface_energy_100', '(100) surface energy', 'eV/Å^2'),
+    ('surface_energy_110', '(110) surface energy', 'eV/Å^2'),
+    ('surface_energy_111', '(111) surface energy', 'eV/Å^2'),
+]
+RMSE_KEYS = ('energy_rmse', 'force_rmse', 'stress_rmse')
+# Decimals shown per row by ``to_markdown``; None means two significant figures.
+DIGITS = {key: None for key in RMSE_KEYS} | {'lattice_constant': 3, 'vacancy_formation_energy': 3}
+DIGITS |= {key: 1 for key in ('bulk_modulus', 'C11', 'C12', 'C44', 'zener_anisotropy')}
+DIGITS |= {f'surface_energy_{facet}': 3 for facet in ('100', '110', '111')}
+
+_PROPERTIES = ('lattice_constant', 'vacancy_formation_energy', 'bulk_modulus', 'C11', 'C12', 'C44', 'zener_anisotropy')
+_SURFACES = ('surface_energy_100', 'surface_energy_110', 'surface_energy_111')
+
+
+def _column(properties: tuple, surfaces: tuple, rmse: tuple = ()) -> dict[str, float]:
+    return dict(zip(RMSE_KEYS[: len(rmse)] + _PROPERTIES + _SURFACES, rmse + properties + surfaces, strict=True))
+
+
+PAPER_TABLE = {
+    'DFT (literature)': _column((3.427, 0.62, 14, 15, 13, 11, 11), (0.029, 0.031, 0.034)),
+    'DFT (paper)': _column((3.434, 0.525, 13.7, 14.8, 13.1, 10.4, 12.6), (0.029, 0.031, 0.033)),
+    'DeePMD': _column((3.434, 0.518, 13.7, 14.2, 13.5, 13.2, 37.2), (0.029, 0.031, 0.034), (3, 20, 0.22)),
+    'NequIP32': _column((3.431, 0.567, 14.0, 14.9, 13.6, 10.9, 16.8), (0.029, 0.031, 0.033), (1, 12, 0.06)),
+    'NequIP64': _column((3.429, 0.520, 14.0, 14.7, 13.6, 10.9, 19.6), (0.029, 0.031, 0.033), (1, 12, 0.06)),
+}
+
+
+def _number(value) -> float | None:
+    """Return ``value`` as a float, or None if it is missing or not finite."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value)
+
+
+def build_table(
+    columns: dict[str, dict[str, float | None]], reference: str | None = None, include_paper: bool = True
+) -> dict:
+    """Assemble Table 1 from per-column results, with percentage errors against a ``reference`` column.
+
+    Parameters
+    ----------
+    columns
+        Column name -> {row key: value}; unknown keys are ignored, missing ones become None.
+    reference
+        Column against which ``100 (value - ref) / ref`` is computed for every other column (None: no errors).
+    include_paper
+        Prepend the paper's 'DFT (literature)' and 'DFT (paper)' columns (a column of the same name in ``columns``
+        replaces the paper's values).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``rows`` ([{key, label, unit}]), ``columns`` (names in order), ``values``
+        ({column: {key: float or None}}), ``reference`` and ``percent_errors`` ({column: {key: float or None}}; None
+        for the reference column, RMSE rows and missing or zero values).
+
+    Raises
+    ------
+    ValueError
+        If ``reference`` is not one of the columns.
+    """
+    paper = {name: PAPER_TABLE[name] for name in ('DFT (literature)', 'DFT (paper)')} if include_paper else {}
+    merged = paper | dict(columns)
+    if reference is not None and reference not in merged:
+        raise ValueError(f'reference column {reference!r} not among {list(merged)}')
+    values = {name: {key: _number(column.get(key)) for key, _, _ in ROWS} for name, column in merged.items()}
+    errors = {}
+    for name, column in values.items():
+        ref = values[reference] if reference is not None and name != reference else {}
+        errors[name] = {
+            key: 100 * (value - ref[key]) / ref[key]
+            if key not in RMSE_KEYS and value is not None and ref.get(key) and value != 0
+            else None
+            for key, value in column.items()
+        }
+    return {
+        'rows': [{'key': key, 'label': label, 'unit': unit} for key, label, unit in ROWS],
+        'columns': list(values),
+        'values': values,
+        'reference': reference,
+        'percent_errors': errors,
+    }
+
+
+def _format(value: float, decimals: int | None) -> str:
+    if decimals is None:  # two significant figures, without scientific notation
+        decimals = max(0, 1 - math.floor(math.log10(abs(value)))) if value else 0
+    return f'{value:.{decimals}f}'
+
+
+def to_markdown(table: dict, digits: dict[str, int | None] | None = None) -> str:
+    """Render ``table`` (from ``build_table``) as a GitHub Markdown table in the paper's layout.
+
+    Parameters
+    ----------
+    table
+        The output of ``build_table``.
+    digits
+        Row key -> decimals (None: two significant figures), overriding ``DIGITS``.
+    """
+    digits = DIGITS | (digits or {})
+    lines = ['| ' + ' | '.join(['Property (unit)', *table['columns']]) + ' |']
+    lines.append('|' + '---|' * (len(table['columns']) + 1))
+    for row in table['rows']:
+        key = row['key']
+        cells = [row['label'] + (f' ({row["unit"]})' if row['unit'] != '1' else '')]
+        for name in table['columns']:
+            value, error = table['values'][name].get(key), table['percent_errors'].get(name, {}).get(key)
+            cell = '' if value is None else _format(value, digits.get(key, 3))
+            cells.append(cell + (f' ({error:+.1f}%)' if cell and error is not None else ''))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def to_csv(table: dict) -> str:
+    """Render ``table`` as CSV: ``property,unit`` then a value and an ``error (%)`` column per column."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(['property', 'unit', *(f for name in table['columns'] for f in (name, f'{name} error (%)'))])
+    for row in table['rows']:
+        cells = [row['label'], row['unit']]
+        for name in table['columns']:
+            pair = table['values'][name].get(row['key']), table['percent_errors'].get(name, {}).get(row['key'])
+            cells += ['' if x is None else repr(x) for x in pair]
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def _facet_label(facet: str) -> str:
+    """Return '(1-10)' as a mathtext Miller index with an overbar."""
+    return '$(' + re.sub(r'-(\d)', r'\\bar{\1}', facet) + ')$'
+
+
+def _grouped_bars(axis, data: dict[str, dict[str, float]], colors: dict[str, str], ylabel: str) -> None:
+    facets = list(dict.fromkeys(facet for values in data.values() for facet in values))
+    width = 0.8 / len(data)
+    for i, (name, values) in enumerate(data.items()):
+        x = [j + (i - (len(data) - 1) / 2) * width for j, f in enumerate(facets) if f in values]
+        axis.bar(x, [values[f] for f in facets if f in values], width, label=name, color=colors[name])
+    axis.set_xticks(range(len(facets)), [_facet_label(f) for f in facets])
+    axis.set_ylabel(ylabel)
+    axis.margins(y=0.25)  # room for the legend above the bars
+    axis.legend(fontsize='small', loc='upper left', ncols=min(len(data), 3))
+
+
+def _bands(axis, bands: dict[str, dict], colors: dict[str, str], reference: str | None) -> None:
+    for name, band in bands.items():
+        distances, frequencies = band['distances'], band['frequencies']
+        style = {'color': colors[name], 'lw': 1.5 if name == reference else 1}
+        start = 0
+        for end in band.get('segment_ends') or [len(distances)]:  # separate lines: segments are not joined
+            lines = axis.plot(distances[start:end], frequencies[start:end], **style)
+            start = end
+        lines[0].set_label(name)
+    ticks: dict[float, list[str]] = {}
+    for distance, label in next(iter(bands.values())).get('labels', []):
+        label = 'Γ' if label.strip('$\\').upper() in ('G', 'GAMMA') else label
+        ticks.setdefault(round(float(distance), 8), []).append(label)
+    for distance in ticks:
+        axis.axvline(distance, color='grey', lw=0.5)
+    axis.set_xticks(list(ticks), ['|'.join(dict.fromkeys(labels)) for labels in ticks.values()])
+    axis.set_xlim(min(b['distances'][0] for b in bands.values()), max(b['distances'][-1] for b in bands.values()))
+    axis.set_ylabel('Frequency (THz)')
+    axis.legend(fontsize='small')
+
+
+def plot_figure1(
+    path: str | os.PathLike,
+    bands: dict[str, dict] | None = None,
+    surface_energies: dict[str, dict[str, float]] | None = None,
+    area_fractions: dict[str, dict[str, float]] | None = None,
+    reference: str | None = None,
+) -> None:
+    """Draw Fig. 1 (phonon bands, surface energies, Wulff area fractions per potential) and save it as PNG.
+
+    Parameters
+    ----------
+    path
+        Output PNG file.
+    bands
+        Name -> band structure dict (``distances``, ``frequencies`` in THz, ``labels``, ``segment_ends``).
+    surface_energies, area_fractions
+        Name -> {facet: value}; facets like '100' or '1-10'.
+    reference
+        Name drawn in black and first, so the potentials lie over it.
+
+    Raises
+    ------
+    ValueError
+        If no panel has data.
+    """
+    from matplotlib.figure import Figure  # the object-oriented API renders with Agg and needs no pyplot cleanup
+
+    panels = [(p, d) for p, d in (('a', bands), ('b', surface_energies), ('c', area_fractions)) if d]  # paper's letters
+    if not panels:
+        raise ValueError('nothing to plot: give bands, surface_energies or area_fractions')
+    names = list(dict.fromkeys(name for _, data in panels for name in data if name != reference))
+    colors = {name: f'C{i}' for i, name in enumerate(names)} | {reference: 'black'}
+    figure = Figure(figsize=(5 * len(panels), 4), layout='constrained')
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for axis, (letter, data) in zip(axes, panels, strict=True):
+        # The reference first: the potentials are drawn over it
+        data = ({reference: data[reference]} if reference in data else {}) | data
+        if letter == 'a':
+            _bands(axis, data, colors, reference)
+        else:
+            ylabel = 'Surface energy (eV/Å$^2$)' if letter == 'b' else 'Wulff area fraction'
+            _grouped_bars(axis, data, colors, ylabel)
+        axis.set_title(f'({letter})', loc='left')
+    figure.savefig(path, dpi=150)

@@ -1,0 +1,91 @@
+"""Strained cells and the elastic-constant fit, with provenance."""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.engine import ExitCode, calcfunction
+from ase.units import GPa
+
+from ..analysis import elastic
+from ..analysis.structures import is_cubic
+from ..data.training_set import TrainingSetData
+from .frames import frames_by_label
+from .quantities import quantity
+
+REFERENCE = 'reference'
+
+
+@calcfunction
+def strained_structures(structure: orm.StructureData, magnitudes: orm.List) -> dict:
+    """Return the unstrained cell (``reference``) and one cell per Voigt component and strain of both signs.
+
+    Outputs: ``strains`` (label to ``[component, engineering strain]``) and the structures ``strain_NN``. Strains
+    are applied in the Cartesian frame, so the elastic tensor is expressed in it.
+    """
+    atoms = structure.get_ase()
+    outputs = {REFERENCE: structure.clone()}
+    strains = {}
+    for index, (component, magnitude) in enumerate(elastic.strain_set(magnitudes.get_list())):
+        label = f'strain_{index:02d}'
+        strained = atoms.copy()
+        strained.set_cell(elastic.deform(atoms.cell, component, magnitude), scale_atoms=True)
+        outputs[label] = orm.StructureData(ase=strained)
+        strains[label] = [component, magnitude]
+    outputs['strains'] = orm.Dict(strains)
+    return outputs
+
+
+@calcfunction
+def fit_elastic_constants(frames: TrainingSetData, strains: orm.Dict) -> dict:
+    """Fit the 6x6 elastic tensor to the stresses of the strained cells; derive cubic constants and moduli.
+
+    The reference cell's stress is subtracted, so a residual pressure does not bias the slopes.
+    """
+    by_label = frames_by_label(frames)
+    if any('stress' not in atoms.calc.results for atoms in by_label.values()):
+        return ExitCode(410, 'the evaluation returned no stress for some cells: elastic constants need stresses')
+    labels = sorted(strains.keys())
+    components = [strains[label][0] for label in labels]
+    magnitudes = [strains[label][1] for label in labels]
+    stresses = np.array([by_label[label].get_stress(voigt=True) for label in labels]) / GPa
+    reference = by_label[REFERENCE].get_stress(voigt=True) / GPa
+    try:
+        fit = elastic.fit_elastic_tensor(components, magnitudes, stresses, reference_stress=reference)
+        moduli = elastic.derived_moduli(np.array(fit['symmetric_tensor']))
+        cubic = elastic.cubic_constants(np.array(fit['symmetric_tensor'])) if is_cubic(by_label[REFERENCE]) else {}
+    except ValueError as exception:
+        return ExitCode(411, f'the elastic fit failed: {exception}')
+
+    tensor = orm.ArrayData()
+    tensor.set_array('elastic_tensor', np.array(fit['symmetric_tensor']))
+    tensor.set_array('raw_tensor', np.array(fit['tensor']))
+    tensor.set_array('strains', np.array([components, magnitudes], dtype=float).T)
+    tensor.set_array('stresses', stresses)
+    tensor.base.attributes.set(
+        'units',
+        {'elastic_tensor': 'GPa (Voigt)', 'raw_tensor': 'GPa', 'strains': '[component, strain]', 'stresses': 'GPa'},
+    )
+    results = {
+        **cubic,
+        **moduli,
+        'fit_r2_min': float(min(fit['r2'])),
+        'fit_max_residual': fit['max_residual'],
+        'tensor_asymmetry': fit['asymmetry'],
+        'reference_pressure': float(-np.mean(reference[:3])),
+        'number_of_strains': len(labels),
+    }
+    units = {key: 'GPa' for key in results}
+    units.update(zener_anisotropy='1', poisson_ratio='1', fit_r2_min='1', tensor_asymmetry='1', number_of_strains='1')
+    results['units'] = units
+    outputs = {'results': orm.Dict(results), 'elastic_tensor': tensor}
+    descriptions = {'C11': 'Elastic constant C11', 'C12': 'Elastic constant C12', 'C44': 'Elastic constant C44'}
+    for key, description in descriptions.items():
+        if key in cubic:
+            outputs[key] = quantity(cubic[key], 'GPa', key, description)
+    if cubic:
+        outputs['zener_anisotropy'] = quantity(
+            cubic['zener_anisotropy'], '1', 'zener_anisotropy', 'Zener anisotropy 2 C44 / (C11 - C12)'
+        )
+    outputs['bulk_modulus'] = quantity(moduli['bulk_modulus_hill'], 'GPa', 'bulk_modulus', 'Hill bulk modulus')
+    return outputs

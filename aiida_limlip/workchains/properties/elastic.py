@@ -1,0 +1,103 @@
+"""``ElasticConstantsWorkChain``: the elastic tensor from stress-strain fits, for any potential or DFT."""
+
+from __future__ import annotations
+
+from aiida import orm
+
+from ...analysis.structures import is_cubic
+from ...calcfunctions.elastic import fit_elastic_constants, strained_structures
+from ...data.potential import PotentialData
+from .base import PropertyWorkChain
+
+
+class ElasticConstantsWorkChain(PropertyWorkChain):
+    """Strain the cell by each Voigt component at several magnitudes of both signs, relax the ions, fit the tensor.
+
+    All strained cells go to one batch evaluation. Stresses are taken relative to the unstrained cell, so the input
+    structure should be at (or near) zero pressure for the potential used, e.g. the ``equilibrium_structure`` of
+    ``EquationOfStateWorkChain``. The tensor is in the Cartesian frame of the input cell: give cubic crystals with
+    their cube axes along x, y, z (as ``ase.build.bulk`` does) for C11, C12 and C44 to mean what they say.
+    """
+
+    _protocol_file = 'elastic.yaml'
+    _batch_name = 'strained cells'
+
+    @classmethod
+    def define(cls, spec):
+        """Define the process specification."""
+        super().define(spec)
+        spec.input(
+            'strain_magnitudes',
+            valid_type=orm.List,
+            help='Engineering strain magnitudes (dimensionless), each applied with both signs to every component.',
+        )
+        spec.outline(cls.generate, cls.run_evaluation, cls.fit)
+        spec.output('results', valid_type=orm.Dict, help='C11, C12, C44 (GPa), Zener ratio, VRH moduli, fit quality.')
+        spec.output(
+            'elastic_tensor',
+            valid_type=orm.ArrayData,
+            help='`elastic_tensor` (6x6 Voigt, GPa, symmetrised), `raw_tensor`, `strains`, `stresses` (GPa).',
+        )
+        for key in ('C11', 'C12', 'C44'):
+            spec.output(key, valid_type=orm.Float, required=False, help=f'Elastic constant {key} (GPa), cubic only.')
+        spec.output('zener_anisotropy', valid_type=orm.Float, required=False, help='2 C44/(C11 - C12) (1), cubic only.')
+        spec.output('bulk_modulus', valid_type=orm.Float, help='Voigt-Reuss-Hill bulk modulus (GPa).')
+        spec.default_output_node = 'results'
+
+    @classmethod
+    def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
+        """Elastic constants need stresses; C11, C12, C44 need a cubic crystal; the fit needs non-zero strains."""
+        if potential is not None and not potential.supports_stress:
+            return (
+                f'the potential (kind {potential.kind}) does not predict stress ({potential.properties}); elastic '
+                'constants are fitted to stresses'
+            )
+        if not is_cubic(inputs['structure'].get_ase()):
+            return 'the structure is not cubic: C11, C12, C44 and the Zener ratio use cubic formulas'
+        magnitudes = inputs.get('strain_magnitudes')
+        if magnitudes is not None:
+            values = [abs(float(value)) for value in magnitudes.get_list() if value]
+            if not values:
+                return 'strain_magnitudes needs at least one non-zero strain'
+            if max(values) > 0.05:
+                return f'strain magnitude {max(values)} is beyond the linear regime (> 0.05)'
+        return None
+
+    @classmethod
+    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
+        """Set the strain magnitudes."""
+        builder.strain_magnitudes = orm.List(inputs['strain_magnitudes'])
+
+    def generate(self):
+        """Build the reference and the strained cells."""
+        outputs = strained_structures(
+            self.inputs.structure, self.inputs.strain_magnitudes, metadata={'call_link_label': 'strain'}
+        )
+        self.ctx.strains = outputs.pop('strains')
+        self.ctx.structures = outputs
+
+    def run_evaluation(self):
+        """Evaluate every strained cell in one batch."""
+        return self.evaluate(self.ctx.structures)
+
+    def fit(self):
+        """Fit the tensor and attach the results."""
+        failed = self.evaluation_failed()
+        if failed:
+            return failed
+        outputs, node = fit_elastic_constants.run_get_node(
+            self.ctx.evaluation.outputs.frames, self.ctx.strains, metadata={'call_link_label': 'fit'}
+        )
+        failed = self.analysis_failed(node)
+        if failed:
+            return failed
+        for key, value in outputs.items():
+            self.out(key, value)
+        results = outputs['results']
+        if 'C11' in results:
+            self.report(
+                f'C11 = {results["C11"]:.2f}, C12 = {results["C12"]:.2f}, C44 = {results["C44"]:.2f} GPa, '
+                f'A = {results["zener_anisotropy"]:.2f}; B_VRH = {results["bulk_modulus_hill"]:.2f} GPa; '
+                f'fit R^2 >= {results["fit_r2_min"]:.5f}'
+            )
+        return None
