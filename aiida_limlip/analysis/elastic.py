@@ -104,6 +104,57 @@ def fit_elastic_tensor(
     }
 
 
+def fit_cubic_tensor(
+    components: Sequence[int],
+    magnitudes: Sequence[float],
+    stresses: np.ndarray,
+    reference_stress: np.ndarray | None = None,
+) -> dict:
+    """Fit C11, C12 and C44 of a cubic crystal from xx (component 0) and yz (component 3) strains only.
+
+    Cubic symmetry fills the rest of the tensor, so 2 strain directions replace 6: for costly DFT. Arguments and
+    return value as in :func:`fit_elastic_tensor`; ``asymmetry`` is zero by construction.
+
+    Raises
+    ------
+    ValueError
+        If component 0 or 3 has fewer than two distinct strains, or other components are given.
+    """
+    components = np.asarray(components, dtype=int)
+    if set(components) != {0, 3}:
+        raise ValueError(f'a cubic fit uses strain components 0 (xx) and 3 (yz) only, got {sorted(set(components))}')
+    stresses = np.asarray(stresses, dtype=float)
+    if reference_stress is not None:
+        stresses = stresses - np.asarray(reference_stress, dtype=float)
+    magnitudes = np.asarray(magnitudes, dtype=float)
+    slopes, r2, worst = {}, [], 0.0
+    for column in (0, 3):
+        mask = components == column
+        if len(set(magnitudes[mask])) < 2:
+            raise ValueError(f'Voigt strain component {column} needs at least two distinct strains')
+        design = np.vstack([magnitudes[mask], np.ones(mask.sum())]).T
+        coefficients, *_ = np.linalg.lstsq(design, stresses[mask], rcond=None)
+        residuals = stresses[mask] - design @ coefficients
+        worst = max(worst, float(np.abs(residuals).max()))
+        total = float(np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2))
+        r2.append(1.0 - float(np.sum(residuals**2)) / total if total > 1e-24 else 1.0)
+        slopes[column] = coefficients[0]
+    c11 = float(slopes[0][0])
+    c12 = float(np.mean(slopes[0][1:3]))
+    c44 = float(slopes[3][3])
+    tensor = np.zeros((6, 6))
+    tensor[:3, :3] = c12
+    tensor[np.arange(3), np.arange(3)] = c11
+    tensor[np.arange(3, 6), np.arange(3, 6)] = c44
+    return {
+        'tensor': tensor.tolist(),
+        'symmetric_tensor': tensor.tolist(),
+        'asymmetry': 0.0,
+        'r2': r2,
+        'max_residual': worst,
+    }
+
+
 def cubic_constants(tensor: np.ndarray) -> dict[str, float]:
     """Return C11, C12, C44 (GPa), averaged over the equivalent entries of a cubic tensor, and the Zener ratio.
 

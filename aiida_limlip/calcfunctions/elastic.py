@@ -17,16 +17,18 @@ REFERENCE = 'reference'
 
 
 @calcfunction
-def strained_structures(structure: orm.StructureData, magnitudes: orm.List) -> dict:
+def strained_structures(structure: orm.StructureData, magnitudes: orm.List, components: orm.List) -> dict:
     """Return the unstrained cell (``reference``) and one cell per Voigt component and strain of both signs.
 
     Outputs: ``strains`` (label to ``[component, engineering strain]``) and the structures ``strain_NN``. Strains
-    are applied in the Cartesian frame, so the elastic tensor is expressed in it.
+    are applied in the Cartesian frame, so the elastic tensor is expressed in it. ``components``: the Voigt
+    components strained (all six, or 0 and 3 for a cubic fit).
     """
     atoms = structure.get_ase()
     outputs = {REFERENCE: structure.clone()}
     strains = {}
-    for index, (component, magnitude) in enumerate(elastic.strain_set(magnitudes.get_list())):
+    strain_set = elastic.strain_set(magnitudes.get_list(), components.get_list())
+    for index, (component, magnitude) in enumerate(strain_set):
         label = f'strain_{index:02d}'
         strained = atoms.copy()
         strained.set_cell(elastic.deform(atoms.cell, component, magnitude), scale_atoms=True)
@@ -40,7 +42,8 @@ def strained_structures(structure: orm.StructureData, magnitudes: orm.List) -> d
 def fit_elastic_constants(frames: TrainingSetData, strains: orm.Dict) -> dict:
     """Fit the 6x6 elastic tensor to the stresses of the strained cells; derive cubic constants and moduli.
 
-    The reference cell's stress is subtracted, so a residual pressure does not bias the slopes.
+    The reference cell's stress is subtracted, so a residual pressure does not bias the slopes. With strains of
+    components 0 and 3 only, the cubic fit fills the tensor by symmetry.
     """
     by_label = frames_by_label(frames)
     if any('stress' not in atoms.calc.results for atoms in by_label.values()):
@@ -51,7 +54,8 @@ def fit_elastic_constants(frames: TrainingSetData, strains: orm.Dict) -> dict:
     stresses = np.array([by_label[label].get_stress(voigt=True) for label in labels]) / GPa
     reference = by_label[REFERENCE].get_stress(voigt=True) / GPa
     try:
-        fit = elastic.fit_elastic_tensor(components, magnitudes, stresses, reference_stress=reference)
+        fit_function = elastic.fit_elastic_tensor if len(set(components)) == 6 else elastic.fit_cubic_tensor
+        fit = fit_function(components, magnitudes, stresses, reference_stress=reference)
         moduli = elastic.derived_moduli(np.array(fit['symmetric_tensor']))
         cubic = elastic.cubic_constants(np.array(fit['symmetric_tensor'])) if is_cubic(by_label[REFERENCE]) else {}
     except ValueError as exception:

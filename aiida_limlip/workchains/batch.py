@@ -73,6 +73,7 @@ def build_evaluation_inputs(
     relax_positions: bool = False,
     runner_parameters: dict | None = None,
     options: dict | None = None,
+    dft_overrides: dict | None = None,
 ) -> dict:
     """Return the inputs of :class:`BatchEvaluationWorkChain` (without ``structures``) for either route.
 
@@ -91,6 +92,8 @@ def build_evaluation_inputs(
         Parameters of the runner ``relax`` task (e.g. ``fmax`` in eV/Å, ``max_steps``).
     options
         Scheduler options of every job.
+    dft_overrides
+        Merged into the DFT protocol (e.g. a denser ``kpoints_spacing`` for small energy differences).
 
     Raises
     ------
@@ -113,7 +116,7 @@ def build_evaluation_inputs(
         raise ValueError('give either a potential (with the limlip-runner code) or a pw.x code, not both')
     from .dft import load_pseudo_family
 
-    dft = LabelingWorkChain.get_protocol_inputs(dft_protocol)
+    dft = LabelingWorkChain.get_protocol_inputs(dft_protocol, dft_overrides)
     inputs['pseudo_family'] = orm.Str(load_pseudo_family(dft['pseudo_family']).label)
     inputs['kpoints_spacing'] = orm.Float(dft['kpoints_spacing'])
     inputs['parameters'] = orm.Dict(dft['parameters'])

@@ -114,6 +114,7 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
             relax_positions=evaluation.get('relax_positions', False),
             runner_parameters=evaluation.get('runner_parameters'),
             options={**evaluation.get('options', {}), **(options or {})},
+            dft_overrides=evaluation.get('dft_overrides'),
         )
         cls.fill_builder(builder, inputs, options or {})
         message = cls.validate_inputs(builder._inputs(prune=True))

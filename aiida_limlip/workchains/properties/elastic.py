@@ -7,6 +7,7 @@ from aiida import orm
 from ...analysis.structures import is_cubic
 from ...calcfunctions.elastic import fit_elastic_constants, strained_structures
 from ...data.potential import PotentialData
+from ..batch import evaluation_route
 from .base import PropertyWorkChain
 
 
@@ -31,6 +32,13 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
             valid_type=orm.List,
             help='Engineering strain magnitudes (dimensionless), each applied with both signs to every component.',
         )
+        spec.input(
+            'strain_components',
+            valid_type=orm.List,
+            default=lambda: orm.List(list(range(6))),
+            help='Voigt components strained: all six (full tensor), or [0, 3] (xx and yz; cubic symmetry fills the '
+            'rest, for costly DFT).',
+        )
         spec.outline(cls.generate, cls.run_evaluation, cls.fit)
         spec.output('results', valid_type=orm.Dict, help='C11, C12, C44 (GPa), Zener ratio, VRH moduli, fit quality.')
         spec.output(
@@ -54,6 +62,9 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
             )
         if not is_cubic(inputs['structure'].get_ase()):
             return 'the structure is not cubic: C11, C12, C44 and the Zener ratio use cubic formulas'
+        components = inputs.get('strain_components')
+        if components is not None and sorted(components.get_list()) not in ([0, 1, 2, 3, 4, 5], [0, 3]):
+            return f'strain_components must be all six [0..5] or the cubic pair [0, 3], got {components.get_list()}'
         magnitudes = inputs.get('strain_magnitudes')
         if magnitudes is not None:
             values = [abs(float(value)) for value in magnitudes.get_list() if value]
@@ -65,13 +76,19 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
 
     @classmethod
     def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
-        """Set the strain magnitudes."""
+        """Set the strain magnitudes and components (DFT strains fewer: ``dft_strain_components``)."""
         builder.strain_magnitudes = orm.List(inputs['strain_magnitudes'])
+        route = evaluation_route(builder.evaluation.code)
+        key = 'dft_strain_components' if route == 'dft' else 'strain_components'
+        builder.strain_components = orm.List(inputs.get(key, list(range(6))))
 
     def generate(self):
         """Build the reference and the strained cells."""
         outputs = strained_structures(
-            self.inputs.structure, self.inputs.strain_magnitudes, metadata={'call_link_label': 'strain'}
+            self.inputs.structure,
+            self.inputs.strain_magnitudes,
+            self.inputs.strain_components,
+            metadata={'call_link_label': 'strain'},
         )
         self.ctx.strains = outputs.pop('strains')
         self.ctx.structures = outputs

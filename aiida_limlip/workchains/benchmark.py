@@ -1,0 +1,259 @@
+"""``BenchmarkWorkChain``: the paper's Table 1 (and Fig. 1) for a set of potentials, against DFT, from the graph."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.engine import WorkChain
+
+from ..calcfunctions.benchmark import assemble_benchmark
+from ..data.potential import PotentialData
+from ..data.training_set import TrainingSetData
+from .common import check_species, load_code
+from .evaluation import TestSetEvaluationWorkChain
+from .properties.elastic import ElasticConstantsWorkChain
+from .properties.eos import EquationOfStateWorkChain
+from .properties.phonons import PhononWorkChain
+from .properties.surfaces import SurfaceEnergyWorkChain
+from .properties.vacancy import VacancyFormationWorkChain
+
+#: Properties computed at each column's equilibrium lattice, after its equation of state.
+PROPERTIES = {
+    'elastic': ElasticConstantsWorkChain,
+    'vacancy': VacancyFormationWorkChain,
+    'surfaces': SurfaceEnergyWorkChain,
+    'phonons': PhononWorkChain,
+}
+DFT_COLUMN = 'DFT'
+
+
+def validate_inputs(inputs: dict, _) -> str | None:
+    """Check potentials, properties, the DFT source, the protocol and the structure before anything runs."""
+    potentials = inputs.get('potentials') or {}
+    if not potentials and 'dft_code' not in inputs:
+        return 'nothing to benchmark: give potentials and/or a dft_code'
+    if DFT_COLUMN in potentials:
+        return f'`{DFT_COLUMN}` is the name of the DFT column; label the potential otherwise'
+    for name, properties in (('properties', inputs['properties']), ('dft_properties', inputs['dft_properties'])):
+        unknown = set(properties.get_list()) - set(PROPERTIES)
+        if unknown:
+            return f'{name}: unknown {sorted(unknown)}; choose from {", ".join(PROPERTIES)} (eos always runs)'
+    if 'dft_code' in inputs and 'dft_reference' in inputs:
+        return 'give either dft_code (compute the DFT column) or dft_reference (take it from existing results)'
+    protocol = inputs['protocol'].value
+    if protocol not in EquationOfStateWorkChain.get_available_protocols():
+        return (
+            f'unknown protocol {protocol!r}; available: {", ".join(EquationOfStateWorkChain.get_available_protocols())}'
+        )
+    structure = inputs['structure']
+    if len(structure.sites) != 1:
+        return 'give the one-atom primitive cell of the elemental crystal (phonons use it as the unit cell)'
+    for name, potential in potentials.items():
+        try:
+            check_species(structure, potential)
+        except ValueError as exception:
+            return f'potential `{name}`: {exception}'
+        if 'elastic' in inputs['properties'].get_list() and not potential.supports_stress:
+            return f'potential `{name}` does not predict stress, which elastic constants need'
+    return None
+
+
+class BenchmarkWorkChain(WorkChain):
+    """Table 1 and Fig. 1 for several potentials and DFT, each property at each column's own equilibrium lattice.
+
+    The equation of state of every column (potentials, and DFT with pw.x) runs first; then elastic constants, vacancy,
+    surfaces + Wulff and phonons at that column's equilibrium structure, and the test-set errors, all in parallel.
+    """
+
+    @classmethod
+    def define(cls, spec):
+        """Define the process specification."""
+        super().define(spec)
+        spec.input(
+            'structure', valid_type=orm.StructureData, help='One-atom primitive cell of the crystal (Å), a guess.'
+        )
+        spec.input_namespace(
+            'potentials',
+            valid_type=PotentialData,
+            dynamic=True,
+            required=False,
+            help='The potentials, by column name (e.g. NequIP64, DeePMD, SNAP, MEAM).',
+        )
+        spec.input('runner_code', valid_type=orm.AbstractCode, required=False, help='The limlip-runner code.')
+        spec.input('test_set', valid_type=TrainingSetData, required=False, help='Labelled frames for the RMSE rows.')
+        spec.input('dft_code', valid_type=orm.AbstractCode, required=False, help='pw.x: compute the DFT column.')
+        spec.input(
+            'dft_reference',
+            valid_type=orm.Dict,
+            required=False,
+            help='Instead of dft_code: DFT values by Table 1 row key (Å, eV, GPa, eV/Å^2), e.g. from an earlier run.',
+        )
+        spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('fast'), help='paper, fast or demo.')
+        spec.input(
+            'properties',
+            valid_type=orm.List,
+            default=lambda: orm.List(list(PROPERTIES)),
+            help='Properties for the potentials besides the equation of state: elastic, vacancy, surfaces, phonons.',
+        )
+        spec.input(
+            'dft_properties',
+            valid_type=orm.List,
+            default=lambda: orm.List(['elastic']),
+            help='Properties for the DFT column besides the equation of state (slabs and supercells are costly).',
+        )
+        spec.input(
+            'overrides',
+            valid_type=orm.Dict,
+            required=False,
+            help='Protocol overrides per property work chain: {"eos": {...}, "surfaces": {...}, ...}.',
+        )
+        spec.inputs.validator = validate_inputs
+        spec.outline(
+            cls.setup,
+            cls.run_eos,
+            cls.inspect_eos,
+            cls.run_properties,
+            cls.inspect_properties,
+            cls.assemble,
+        )
+        spec.output('table', valid_type=orm.Dict, help='Table 1: values, % errors vs DFT, notes, Markdown and CSV.')
+        spec.output('figure', valid_type=orm.SinglefileData, required=False, help='Fig. 1 as PNG.')
+        spec.exit_code(401, 'ERROR_EOS_FAILED', message='The equation of state failed for {columns}.')
+        spec.exit_code(402, 'ERROR_PROPERTIES_FAILED', message='Some properties failed: {failed}; table incomplete.')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        runner_code: orm.AbstractCode | str | None,
+        structure: orm.StructureData,
+        potentials: dict[str, PotentialData],
+        protocol: str = 'fast',
+        test_set: TrainingSetData | None = None,
+        dft_code: orm.AbstractCode | str | None = None,
+        dft_reference: dict | None = None,
+        properties: list[str] | None = None,
+        dft_properties: list[str] | None = None,
+        overrides: dict | None = None,
+    ):
+        """Return a builder; every input is checked here, before anything is submitted.
+
+        Raises
+        ------
+        ValueError
+            For a missing or wrong code, an unknown protocol or property, a structure a potential does not cover, or
+            a potential without stress when elastic constants are asked for.
+        """
+        builder = cls.get_builder()
+        builder.structure = structure
+        builder.potentials = dict(potentials)
+        if potentials:
+            builder.runner_code = load_code(runner_code, 'limlip.run')
+        if test_set is not None:
+            builder.test_set = test_set
+        if dft_code is not None:
+            builder.dft_code = load_code(dft_code, 'quantumespresso.pw')
+        if dft_reference is not None:
+            builder.dft_reference = orm.Dict(dft_reference)
+        builder.protocol = orm.Str(protocol)
+        if properties is not None:
+            builder.properties = orm.List(properties)
+        if dft_properties is not None:
+            builder.dft_properties = orm.List(dft_properties)
+        if overrides:
+            builder.overrides = orm.Dict(overrides)
+        message = validate_inputs(
+            {
+                **builder._inputs(prune=True),
+                'properties': builder.properties or orm.List(list(PROPERTIES)),
+                'dft_properties': builder.dft_properties or orm.List(['elastic']),
+            },
+            None,
+        )
+        if message:
+            raise ValueError(message)
+        return builder
+
+    def setup(self):
+        """List the columns: each potential, and DFT if computed."""
+        self.ctx.columns = dict(self.inputs.get('potentials', {}))
+        if 'dft_code' in self.inputs:
+            self.ctx.columns[DFT_COLUMN] = None
+        self.ctx.overrides = self.inputs.overrides.get_dict() if 'overrides' in self.inputs else {}
+        self.report(f'benchmarking {", ".join(self.ctx.columns)} with protocol `{self.inputs.protocol.value}`')
+
+    def _builder(self, prop: str, column: str, structure: orm.StructureData):
+        """Return the builder of property ``prop`` for ``column`` from the protocol and the overrides."""
+        potential = self.ctx.columns[column]
+        code = self.inputs.dft_code if potential is None else self.inputs.runner_code
+        process = EquationOfStateWorkChain if prop == 'eos' else PROPERTIES[prop]
+        return process.get_builder_from_protocol(
+            code, structure, potential, protocol=self.inputs.protocol.value, overrides=self.ctx.overrides.get(prop)
+        )
+
+    def run_eos(self):
+        """Find each column's equilibrium lattice."""
+        for column in self.ctx.columns:
+            builder = self._builder('eos', column, self.inputs.structure)
+            builder.metadata.call_link_label = f'eos_{column}'
+            self.to_context(**{f'eos__{column}': self.submit(builder)})
+        self.report(f'equation of state for {len(self.ctx.columns)} columns')
+
+    def inspect_eos(self):
+        """Every column needs its equilibrium structure."""
+        failed = [c for c in self.ctx.columns if not self.ctx[f'eos__{c}'].is_finished_ok]
+        if failed:
+            return self.exit_codes.ERROR_EOS_FAILED.format(columns=', '.join(failed))
+        for column in self.ctx.columns:
+            a0 = self.ctx[f'eos__{column}'].outputs.lattice_constant.value
+            self.report(f'{column}: a0 = {a0:.4f} Å')
+        return None
+
+    def run_properties(self):
+        """Submit every property of every column, and the test-set errors, at once."""
+        count = 0
+        for column, potential in self.ctx.columns.items():
+            structure = self.ctx[f'eos__{column}'].outputs.equilibrium_structure
+            wanted = self.inputs.dft_properties if potential is None else self.inputs.properties
+            for prop in wanted.get_list():
+                builder = self._builder(prop, column, structure)
+                builder.metadata.call_link_label = f'{prop}_{column}'
+                self.to_context(**{f'{prop}__{column}': self.submit(builder)})
+                count += 1
+            if potential is not None and 'test_set' in self.inputs:
+                builder = TestSetEvaluationWorkChain.get_builder_for(
+                    self.inputs.runner_code, potential, self.inputs.test_set
+                )
+                builder.metadata.call_link_label = f'errors_{column}'
+                self.to_context(**{f'errors__{column}': self.submit(builder)})
+                count += 1
+        self.report(f'submitted {count} property work chains')
+
+    def inspect_properties(self):
+        """Note the failures; the table is assembled from what succeeded."""
+        self.ctx.failed = [key for key in self.ctx if '__' in key and not self.ctx[key].is_finished_ok]
+        for key in self.ctx.failed:
+            node = self.ctx[key]
+            self.report(f'{key.replace("__", " of ")} failed: {node.process_label}<{node.pk}> [{node.exit_status}]')
+
+    def assemble(self):
+        """Build Table 1 and Fig. 1 from the results nodes."""
+        nodes = {}
+        for key in [key for key in self.ctx if '__' in key and key not in self.ctx.failed]:
+            prop, column = key.split('__', 1)
+            outputs = self.ctx[key].outputs
+            nodes[key] = {'errors': 'errors', 'phonons': 'phonon_data'}.get(prop, 'results')
+            nodes[key] = outputs[nodes[key]]
+            if prop == 'surfaces':
+                nodes[f'wulff__{column}'] = outputs.wulff
+        reference = ''
+        if DFT_COLUMN in self.ctx.columns:
+            reference = DFT_COLUMN
+        elif 'dft_reference' in self.inputs:
+            nodes[f'reference__{DFT_COLUMN}'] = self.inputs.dft_reference
+            reference = DFT_COLUMN
+        outputs = assemble_benchmark(orm.Str(reference), **nodes, metadata={'call_link_label': 'table'})
+        for key, value in outputs.items():
+            self.out(key, value)
+        self.report('Table 1:\n' + outputs['table']['markdown'])
+        if self.ctx.failed:
+            return self.exit_codes.ERROR_PROPERTIES_FAILED.format(failed=', '.join(self.ctx.failed))
+        return None
