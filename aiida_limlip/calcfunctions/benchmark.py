@@ -60,6 +60,8 @@ def assemble_benchmark(reference: orm.Str, **nodes) -> dict:
         if column_notes:
             notes[column] = column_notes
     reference = reference.value or None
+    if reference in columns:  # the DFT column right after the paper's, as in Table 1
+        columns = {reference: columns.pop(reference), **columns}
     table = tables.build_table(columns, reference=reference if reference in columns else None)
     table['notes'] = notes
     table['markdown'] = tables.to_markdown(table)

@@ -11,6 +11,7 @@ def cmd_root():
     """Machine-learning potentials for lithium metal, end to end, with provenance."""
 
 
+from .benchmark import cmd_table  # noqa: E402, F401
 from .demo import cmd_demo  # noqa: E402, F401
 from .potential import cmd_potential  # noqa: E402, F401
 from .setup import cmd_setup  # noqa: E402, F401

@@ -154,20 +154,11 @@ class BenchmarkWorkChain(WorkChain):
         if dft_reference is not None:
             builder.dft_reference = orm.Dict(dft_reference)
         builder.protocol = orm.Str(protocol)
-        if properties is not None:
-            builder.properties = orm.List(properties)
-        if dft_properties is not None:
-            builder.dft_properties = orm.List(dft_properties)
+        builder.properties = orm.List(list(PROPERTIES) if properties is None else properties)
+        builder.dft_properties = orm.List(['elastic'] if dft_properties is None else dft_properties)
         if overrides:
             builder.overrides = orm.Dict(overrides)
-        message = validate_inputs(
-            {
-                **builder._inputs(prune=True),
-                'properties': builder.properties or orm.List(list(PROPERTIES)),
-                'dft_properties': builder.dft_properties or orm.List(['elastic']),
-            },
-            None,
-        )
+        message = validate_inputs(builder._inputs(prune=True), None)
         if message:
             raise ValueError(message)
         return builder

@@ -1,0 +1,85 @@
+"""``BenchmarkWorkChain``: Table 1 and Fig. 1 for SNAP and MEAM through the daemon, every cell traced to its node."""
+
+import csv
+import io
+
+import pytest
+from aiida import orm
+from aiida.common.links import LinkType
+from ase.build import bulk
+from click.testing import CliRunner
+
+from aiida_limlip.analysis.tables import PAPER_TABLE
+from aiida_limlip.cli import cmd_root
+from aiida_limlip.data.potential import PotentialData
+from aiida_limlip.workchains.benchmark import BenchmarkWorkChain
+
+
+def called(node, label):
+    """Return the process that ``node`` called with link label ``label``."""
+    return node.base.links.get_outgoing(link_label_filter=label, link_type=LinkType.CALL_WORK).one().node
+
+
+@pytest.mark.slow
+def test_table1_for_snap_and_meam_through_the_daemon(
+    submit_and_await, runner_code, snap_potential, lammps_potentials_dir, snap_labelled_set
+):
+    meam = PotentialData.from_meam(lammps_potentials_dir / 'library.meam', None, ['Li']).get_or_store()
+    builder = BenchmarkWorkChain.get_builder_from_protocol(
+        runner_code,
+        orm.StructureData(ase=bulk('Li', 'bcc', a=3.45)),
+        {'SNAP': snap_potential, 'MEAM': meam},
+        test_set=snap_labelled_set,
+        dft_reference=PAPER_TABLE['DFT (paper)'],
+    )
+    node = submit_and_await(builder, timeout=900)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    table = node.outputs.table.get_dict()
+    assert table['columns'][:3] == ['DFT (literature)', 'DFT (paper)', 'DFT']
+    assert sorted(table['columns'][3:]) == ['MEAM', 'SNAP']
+    snap = table['values']['SNAP']
+
+    # Every cell is the output of the work chain that computed it.
+    eos, elastic = called(node, 'eos_SNAP'), called(node, 'elastic_SNAP')
+    assert snap['lattice_constant'] == eos.outputs.lattice_constant.value
+    assert snap['C44'] == elastic.outputs.C44.value
+    assert snap['vacancy_formation_energy'] == called(node, 'vacancy_SNAP').outputs.vacancy_formation_energy.value
+    assert snap['surface_energy_110'] == called(node, 'surfaces_SNAP').outputs.results['surface_energies']['110']
+    # The elastic work chain started from the EOS minimum of the same potential.
+    assert elastic.inputs.structure.uuid == eos.outputs.equilibrium_structure.uuid
+
+    # Independent relation: B from the E-V fit (energies) and (C11 + 2 C12)/3 (stresses) of the same potential.
+    assert snap['bulk_modulus'] == pytest.approx((snap['C11'] + 2 * snap['C12']) / 3, rel=0.02)
+    # SNAP scored on frames it labelled itself: zero error.
+    assert snap['energy_rmse'] < 1e-3 and snap['force_rmse'] < 1e-3
+    # Percentage errors against the DFT column, by hand.
+    expected = 100 * (snap['C11'] - PAPER_TABLE['DFT (paper)']['C11']) / PAPER_TABLE['DFT (paper)']['C11']
+    assert table['percent_errors']['SNAP']['C11'] == pytest.approx(expected)
+    assert table['percent_errors']['DFT']['C11'] is None
+
+    # The CLI prints the Markdown table and writes CSV and Fig. 1.
+    result = CliRunner().invoke(
+        cmd_root, ['table', str(node.pk), '--csv', 'table.csv', '--figure', 'fig1.png'], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert '| Lattice constant (Å) |' in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith('| ')]) == 14  # header + 13 rows
+    rows = list(csv.reader(io.StringIO(node.outputs.table['csv'])))
+    assert len(rows) == 14
+    assert node.outputs.figure.get_content('rb').startswith(b'\x89PNG')
+
+
+def test_benchmark_bad_inputs(runner_code, snap_potential):
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.45))
+    cases = [
+        ({'potentials': {}}, 'nothing to benchmark'),
+        ({'properties': ['elastic', 'viscosity']}, r"unknown \['viscosity'\]"),
+        ({'protocol': 'exact'}, 'unknown protocol'),
+        ({'structure': orm.StructureData(ase=bulk('Li', 'bcc', a=3.45, cubic=True))}, 'one-atom primitive cell'),
+        ({'potentials': {'DFT': snap_potential}}, 'name of the DFT column'),
+    ]
+    for overrides, message in cases:
+        inputs = {'runner_code': runner_code, 'structure': structure, 'potentials': {'SNAP': snap_potential}}
+        inputs.update(overrides)
+        with pytest.raises(ValueError, match=message):
+            BenchmarkWorkChain.get_builder_from_protocol(**inputs)

@@ -1,0 +1,41 @@
+"""The DFT route of the property work chains: pw.x gives a0, B, C11, C12 and C44 of bcc Li (fast protocol)."""
+
+import pytest
+from aiida import engine, orm
+from ase.build import bulk
+
+from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
+from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
+
+#: Paper Table 1, "DFT (paper)" column.
+PAPER = {'a0': 3.434, 'B': 13.7, 'C11': 14.8, 'C12': 13.1, 'C44': 10.4}
+
+
+@pytest.mark.slow
+def test_pw_lattice_constant_bulk_modulus_and_elastic_constants(pw_code, li_family):
+    """Same structure generation and analysis as for potentials, with pw.x evaluating the cells.
+
+    Tolerances are those of the ``fast`` protocol (90 Ry, 14x14x14 k-points), not the paper's converged settings
+    (benchmarks/dft_table1.py): a0 within 0.5 % and B within 10 % of the paper's PBE values; the shear constant
+    C' = (C11 - C12)/2 of Li is below 1 GPa and needs denser k-points, so C11 and C12 are only checked to 15 %. The
+    bulk modulus from stresses, (C11 + 2 C12)/3, agrees with the E-V fit (energies) to 5 %: an internal check that
+    does not depend on convergence.
+    """
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.43))
+    eos, node = engine.run_get_node(EquationOfStateWorkChain.get_builder_from_protocol(pw_code, structure))
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    assert 'relax' not in node.inputs  # the runner's relaxation is for potentials only
+    assert eos['lattice_constant'].value == pytest.approx(PAPER['a0'], rel=0.005)
+    assert eos['bulk_modulus'].value == pytest.approx(PAPER['B'], rel=0.10)
+
+    builder = ElasticConstantsWorkChain.get_builder_from_protocol(
+        pw_code, eos['equilibrium_structure'], overrides={'strain_magnitudes': [0.01]}
+    )
+    elastic, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    results = elastic['results']
+    assert results['number_of_strains'] == 4  # xx and yz, both signs: cubic symmetry fills the rest
+    assert results['C44'] == pytest.approx(PAPER['C44'], rel=0.15)
+    assert results['C11'] == pytest.approx(PAPER['C11'], rel=0.15)
+    assert results['C12'] == pytest.approx(PAPER['C12'], rel=0.15)
+    assert (results['C11'] + 2 * results['C12']) / 3 == pytest.approx(eos['bulk_modulus'].value, rel=0.05)
