@@ -136,6 +136,32 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         self.report(f'evaluating {len(structures)} {self._batch_name} with {route} in {node.process_label}<{node.pk}>')
         return ToContext(evaluation=node)
 
+    def run_evaluation(self):
+        """Evaluate ``ctx.structures`` (set by the subclass's generation step) in one batch."""
+        return self.evaluate(dict(self.ctx.structures))
+
+    def run_analysis(self, function, *args, link_label: str = 'analysis'):
+        """Run the calcfunction ``function(frames, *args)`` and attach all its outputs.
+
+        Returns
+        -------
+        tuple
+            ``(exit_code, None)`` if the evaluation or the analysis failed (nothing is attached), else
+            ``(None, outputs)``.
+        """
+        failed = self.evaluation_failed()
+        if failed:
+            return failed, None
+        outputs, node = function.run_get_node(
+            self.ctx.evaluation.outputs.frames, *args, metadata={'call_link_label': link_label}
+        )
+        failed = self.analysis_failed(node)
+        if failed:
+            return failed, None
+        for key, value in outputs.items():
+            self.out(key, value)
+        return None, outputs
+
     def potential_name(self) -> str:
         """Return a short name of the potential for reports."""
         potential = self.inputs.evaluation.potential

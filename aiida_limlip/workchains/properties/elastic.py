@@ -93,23 +93,11 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
         self.ctx.strains = outputs.pop('strains')
         self.ctx.structures = outputs
 
-    def run_evaluation(self):
-        """Evaluate every strained cell in one batch."""
-        return self.evaluate(self.ctx.structures)
-
     def fit(self):
         """Fit the tensor and attach the results."""
-        failed = self.evaluation_failed()
+        failed, outputs = self.run_analysis(fit_elastic_constants, self.ctx.strains, link_label='fit')
         if failed:
             return failed
-        outputs, node = fit_elastic_constants.run_get_node(
-            self.ctx.evaluation.outputs.frames, self.ctx.strains, metadata={'call_link_label': 'fit'}
-        )
-        failed = self.analysis_failed(node)
-        if failed:
-            return failed
-        for key, value in outputs.items():
-            self.out(key, value)
         results = outputs['results']
         if 'C11' in results:
             self.report(

@@ -135,10 +135,6 @@ class EquationOfStateWorkChain(PropertyWorkChain):
             self.ctx.reference, self.inputs.volume_strains, metadata={'call_link_label': 'volumes'}
         )
 
-    def run_evaluation(self):
-        """Evaluate the whole E-V grid in one batch."""
-        return self.evaluate(dict(self.ctx.structures))
-
     def fit(self):
         """Fit Birch-Murnaghan and attach the results."""
         failed = self.evaluation_failed()

@@ -79,27 +79,12 @@ class PhononWorkChain(PropertyWorkChain):
         natoms = self.ctx.phonopy['natoms_supercell']
         self.report(f'{len(outputs)} displaced supercell(s) of {natoms} atoms, {self.inputs.displacement.value} Å')
 
-    def run_evaluation(self):
-        """Evaluate the forces of all displaced supercells in one batch."""
-        return self.evaluate(dict(self.ctx.structures))
-
     def analyse(self):
         """Compute bands and DOS."""
-        failed = self.evaluation_failed()
-        if failed:
-            return failed
-        outputs, node = phonon_analysis.run_get_node(
-            self.ctx.evaluation.outputs.frames,
-            self.ctx.phonopy,
-            self.inputs.band_settings,
-            metadata={'call_link_label': 'analysis'},
-        )
-        failed = self.analysis_failed(node)
+        failed, outputs = self.run_analysis(phonon_analysis, self.ctx.phonopy, self.inputs.band_settings)
         if failed:
             return failed
         self.out('phonopy', self.ctx.phonopy)
-        for key, value in outputs.items():
-            self.out(key, value)
         results = outputs['results']
         points = '; '.join(
             f'{label}: {", ".join(f"{f:.2f}" for f in values)}' for label, values in results['special_points'].items()

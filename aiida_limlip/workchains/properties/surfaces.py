@@ -99,26 +99,11 @@ class SurfaceEnergyWorkChain(PropertyWorkChain):
         sizes = ', '.join(f'{info["facet"]} ({info["natoms"]})' for info in self.ctx.slabs.get_dict().values())
         self.report(f'{len(outputs) - 1} facets (atoms per slab): {sizes}')
 
-    def run_evaluation(self):
-        """Relax the slabs and the bulk in one batch."""
-        return self.evaluate(dict(self.ctx.structures))
-
     def analyse(self):
         """Compute the surface energies and the Wulff shape."""
-        failed = self.evaluation_failed()
+        failed, outputs = self.run_analysis(surface_energies, self.ctx.slabs, self.inputs.structure)
         if failed:
             return failed
-        outputs, node = surface_energies.run_get_node(
-            self.ctx.evaluation.outputs.frames,
-            self.ctx.slabs,
-            self.inputs.structure,
-            metadata={'call_link_label': 'analysis'},
-        )
-        failed = self.analysis_failed(node)
-        if failed:
-            return failed
-        for key, value in outputs.items():
-            self.out(key, value)
         energies = ', '.join(f'{k}: {v:.4f}' for k, v in outputs['results']['surface_energies'].items())
         fractions = ', '.join(
             f'{k}: {outputs["wulff"]["area_fractions"][k]:.3f}' for k in outputs['wulff']['facets_on_shape']

@@ -60,23 +60,11 @@ class VacancyFormationWorkChain(PropertyWorkChain):
             self.inputs.structure, self.inputs.supercell_sizes, metadata={'call_link_label': 'supercells'}
         )
 
-    def run_evaluation(self):
-        """Relax every supercell in one batch."""
-        return self.evaluate(dict(self.ctx.structures))
-
     def analyse(self):
         """Compute E_v per size and attach the results."""
-        failed = self.evaluation_failed()
+        failed, outputs = self.run_analysis(vacancy_energies, self.inputs.supercell_sizes, link_label='energies')
         if failed:
             return failed
-        outputs, node = vacancy_energies.run_get_node(
-            self.ctx.evaluation.outputs.frames, self.inputs.supercell_sizes, metadata={'call_link_label': 'energies'}
-        )
-        failed = self.analysis_failed(node)
-        if failed:
-            return failed
-        for key, value in outputs.items():
-            self.out(key, value)
         results = outputs['results']
         sizes = ', '.join(f'{size}: {item["formation_energy"]:.4f}' for size, item in results['per_size'].items())
         self.report(
