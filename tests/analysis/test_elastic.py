@@ -10,6 +10,7 @@ from aiida_limlip.analysis.elastic import (
     cubic_constants,
     deform,
     derived_moduli,
+    fit_cubic_tensor,
     fit_elastic_tensor,
     strain_matrix,
     strain_set,
@@ -82,3 +83,18 @@ def test_emt_copper_against_its_equation_of_state():
     constants = cubic_constants(result['tensor'])
     assert (constants['C11'] + 2 * constants['C12']) / 3 == pytest.approx(eos.b0_gpa, rel=0.01)
     assert result['asymmetry'] < 0.01 and min(result['r2']) > 0.999
+
+
+def test_cubic_fit_from_two_strain_directions():
+    """xx and yz strains alone recover a cubic tensor; other components or one strain value are refused."""
+    tensor = cubic_tensor(14.8, 13.1, 10.4)
+    pairs = strain_set([0.005, 0.01], components=[0, 3])
+    assert len(pairs) == 8
+    stresses = np.array([tensor[:, c] * m for c, m in pairs]) - 0.02
+    result = fit_cubic_tensor([c for c, _ in pairs], [m for _, m in pairs], stresses, reference_stress=[-0.02] * 6)
+    assert np.allclose(result['tensor'], tensor, atol=1e-9)
+    assert min(result['r2']) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match='components 0 \\(xx\\) and 3'):
+        fit_cubic_tensor([0, 0, 1, 1], [0.01, -0.01, 0.01, -0.01], np.zeros((4, 6)))
+    with pytest.raises(ValueError, match='at least two distinct strains'):
+        fit_cubic_tensor([0, 0, 3, 3], [0.01, 0.01, 0.01, -0.01], np.zeros((4, 6)))

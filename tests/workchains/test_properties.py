@@ -68,6 +68,12 @@ def test_elastic_constants_match_direct_central_differences(runner_code, snap_po
     report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
     assert 'evaluating 25 strained cells' in report and 'C11 =' in report
 
+    # The graph answers "elastic constants of this potential" for any node holding the same files.
+    from aiida_limlip.query import get_property_results
+
+    rows = [r for r in get_property_results('elastic', PotentialData.from_snap_zuo2020()) if r['workchain'] == node.pk]
+    assert len(rows) == 1 and rows[0]['C44'] == results['C44'] and rows[0]['units']['C44'] == 'GPa'
+
 
 @pytest.mark.slow
 def test_vacancy_formation_energy_matches_direct_relaxation(runner_code, snap_potential):
