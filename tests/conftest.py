@@ -70,6 +70,8 @@ def aiida_profile(aiida_config, aiida_profile_factory, test_database, tmp_path_f
         aiida_config, storage_backend='core.psql_dos', storage_config=storage_config, broker_backend='core.rabbitmq'
     ) as profile:
         profile.set_option('warnings.rabbitmq_version', False)
+        # The default 2 s is too short for the daemon to quit at the end of a session on a loaded 2-core machine.
+        profile.set_option('daemon.timeout', 30)
         yield profile
 
 
