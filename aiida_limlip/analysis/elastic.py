@@ -43,6 +43,39 @@ def deform(cell: np.ndarray, component: int, magnitude: float) -> np.ndarray:
     return np.asarray(cell) @ (np.eye(3) + strain_matrix(component, magnitude))
 
 
+def _fit_columns(
+    components: Sequence[int],
+    magnitudes: Sequence[float],
+    stresses: np.ndarray,
+    reference_stress: np.ndarray | None,
+    columns: Sequence[int],
+) -> tuple[dict[int, np.ndarray], list[float], float]:
+    """Fit the stresses linearly in the strain for each strained Voigt component of ``columns``.
+
+    Returns the slopes (6 stresses per column, GPa), one R^2 per column and the largest residual (GPa).
+    """
+    components = np.asarray(components, dtype=int)
+    magnitudes = np.asarray(magnitudes, dtype=float)
+    stresses = np.asarray(stresses, dtype=float)
+    if reference_stress is not None:
+        stresses = stresses - np.asarray(reference_stress, dtype=float)
+    slopes, r2, worst = {}, [], 0.0
+    for column in columns:
+        mask = components == column
+        if len(set(magnitudes[mask])) < 2:
+            raise ValueError(f'Voigt strain component {column} needs at least two distinct strains')
+        design = np.vstack([magnitudes[mask], np.ones(mask.sum())]).T
+        coefficients, *_ = np.linalg.lstsq(design, stresses[mask], rcond=None)
+        residuals = stresses[mask] - design @ coefficients
+        worst = max(worst, float(np.abs(residuals).max()))
+        # One R^2 per strain component over all six stresses: quadratic (even) responses, such as normal stresses
+        # under shear, are not linear in the strain and would make a per-stress R^2 meaningless.
+        total = float(np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2))
+        r2.append(1.0 - float(np.sum(residuals**2)) / total if total > 1e-24 else 1.0)
+        slopes[column] = coefficients[0]
+    return slopes, r2, worst
+
+
 def fit_elastic_tensor(
     components: Sequence[int],
     magnitudes: Sequence[float],
@@ -72,28 +105,8 @@ def fit_elastic_tensor(
     ValueError
         If a strained component has fewer than two distinct strains.
     """
-    components = np.asarray(components, dtype=int)
-    magnitudes = np.asarray(magnitudes, dtype=float)
-    stresses = np.asarray(stresses, dtype=float)
-    if reference_stress is not None:
-        stresses = stresses - np.asarray(reference_stress, dtype=float)
-    tensor = np.zeros((6, 6))
-    r2 = [None] * 6
-    worst = 0.0
-    for column in range(6):
-        mask = components == column
-        if len(set(magnitudes[mask])) < 2:
-            raise ValueError(f'Voigt strain component {column} needs at least two distinct strains')
-        x = magnitudes[mask]
-        design = np.vstack([x, np.ones_like(x)]).T
-        coefficients, *_ = np.linalg.lstsq(design, stresses[mask], rcond=None)
-        tensor[:, column] = coefficients[0]
-        residuals = stresses[mask] - design @ coefficients
-        worst = max(worst, float(np.abs(residuals).max()))
-        # One R^2 per strain component over all six stresses: quadratic (even) responses, such as normal stresses
-        # under shear, are not linear in the strain and would make a per-stress R^2 meaningless.
-        total = float(np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2))
-        r2[column] = 1.0 - float(np.sum(residuals**2)) / total if total > 1e-24 else 1.0
+    slopes, r2, worst = _fit_columns(components, magnitudes, stresses, reference_stress, range(6))
+    tensor = np.array([slopes[column] for column in range(6)]).T
     symmetric = (tensor + tensor.T) / 2
     return {
         'tensor': tensor.tolist(),
@@ -120,32 +133,13 @@ def fit_cubic_tensor(
     ValueError
         If component 0 or 3 has fewer than two distinct strains, or other components are given.
     """
-    components = np.asarray(components, dtype=int)
-    if set(components) != {0, 3}:
+    if set(np.asarray(components, dtype=int)) != {0, 3}:
         raise ValueError(f'a cubic fit uses strain components 0 (xx) and 3 (yz) only, got {sorted(set(components))}')
-    stresses = np.asarray(stresses, dtype=float)
-    if reference_stress is not None:
-        stresses = stresses - np.asarray(reference_stress, dtype=float)
-    magnitudes = np.asarray(magnitudes, dtype=float)
-    slopes, r2, worst = {}, [], 0.0
-    for column in (0, 3):
-        mask = components == column
-        if len(set(magnitudes[mask])) < 2:
-            raise ValueError(f'Voigt strain component {column} needs at least two distinct strains')
-        design = np.vstack([magnitudes[mask], np.ones(mask.sum())]).T
-        coefficients, *_ = np.linalg.lstsq(design, stresses[mask], rcond=None)
-        residuals = stresses[mask] - design @ coefficients
-        worst = max(worst, float(np.abs(residuals).max()))
-        total = float(np.sum((stresses[mask] - stresses[mask].mean(axis=0)) ** 2))
-        r2.append(1.0 - float(np.sum(residuals**2)) / total if total > 1e-24 else 1.0)
-        slopes[column] = coefficients[0]
-    c11 = float(slopes[0][0])
-    c12 = float(np.mean(slopes[0][1:3]))
-    c44 = float(slopes[3][3])
-    tensor = np.zeros((6, 6))
-    tensor[:3, :3] = c12
-    tensor[np.arange(3), np.arange(3)] = c11
-    tensor[np.arange(3, 6), np.arange(3, 6)] = c44
+    slopes, r2, worst = _fit_columns(components, magnitudes, stresses, reference_stress, (0, 3))
+    c11, c12, c44 = float(slopes[0][0]), float(np.mean(slopes[0][1:3])), float(slopes[3][3])
+    tensor = np.full((3, 3), c12)
+    np.fill_diagonal(tensor, c11)
+    tensor = np.block([[tensor, np.zeros((3, 3))], [np.zeros((3, 3)), c44 * np.eye(3)]])
     return {
         'tensor': tensor.tolist(),
         'symmetric_tensor': tensor.tolist(),

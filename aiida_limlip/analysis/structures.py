@@ -6,6 +6,22 @@ import numpy as np
 from ase import Atoms
 
 
+def conventional_standard_structure(atoms: Atoms, symprec: float = 1e-3):
+    """Return the conventional standard cell of ``atoms`` as a pymatgen ``Structure`` (spglib tolerance in Å)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    structure = AseAtomsAdaptor.get_structure(atoms)
+    return SpacegroupAnalyzer(structure, symprec=symprec).get_conventional_standard_structure()
+
+
+def conventional_cell(atoms: Atoms, symprec: float = 1e-3) -> Atoms:
+    """Return the conventional standard cell of ``atoms`` (e.g. the 2-atom cube of bcc) as ASE ``Atoms``."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    return AseAtomsAdaptor.get_atoms(conventional_standard_structure(atoms, symprec))
+
+
 def conventional_lattice_constant(atoms: Atoms, symprec: float = 1e-3) -> float:
     """Return the lattice parameter ``a`` (Å) of the conventional standard cell of ``atoms``.
 
@@ -18,12 +34,7 @@ def conventional_lattice_constant(atoms: Atoms, symprec: float = 1e-3) -> float:
     symprec
         Symmetry tolerance in Å, as in spglib.
     """
-    from pymatgen.io.ase import AseAtomsAdaptor
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    structure = AseAtomsAdaptor.get_structure(atoms)
-    conventional = SpacegroupAnalyzer(structure, symprec=symprec).get_conventional_standard_structure()
-    return float(conventional.lattice.a)
+    return float(conventional_standard_structure(atoms, symprec).lattice.a)
 
 
 def is_cubic(atoms: Atoms, symprec: float = 1e-3) -> bool:

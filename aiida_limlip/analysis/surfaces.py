@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from .structures import conventional_standard_structure
+
 
 def check_miller_index(miller: Sequence[int]) -> tuple[int, int, int]:
     """Return ``miller`` as a tuple of three ints.
@@ -62,14 +64,6 @@ def parse_miller_label(label: str) -> tuple[int, int, int]:
     return check_miller_index([int(i) for i in match.groups()])
 
 
-def _conventional_structure(bulk: Atoms):
-    """Return the pymatgen conventional standard structure of ``bulk``."""
-    from pymatgen.io.ase import AseAtomsAdaptor
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    return SpacegroupAnalyzer(AseAtomsAdaptor.get_structure(bulk)).get_conventional_standard_structure()
-
-
 def distinct_miller_indices(bulk: Atoms, max_index: int) -> list[tuple[int, int, int]]:
     """Return the symmetrically distinct Miller indices with no component larger than ``max_index``.
 
@@ -80,7 +74,7 @@ def distinct_miller_indices(bulk: Atoms, max_index: int) -> list[tuple[int, int,
 
     if max_index < 1:
         raise ValueError(f'max_index must be at least 1, got {max_index}')
-    indices = get_symmetrically_distinct_miller_indices(_conventional_structure(bulk), max_index)
+    indices = get_symmetrically_distinct_miller_indices(conventional_standard_structure(bulk), max_index)
     return sorted((check_miller_index(m) for m in indices), key=lambda m: (sum(abs(i) for i in m), m))
 
 
@@ -116,7 +110,7 @@ def make_slab(bulk: Atoms, miller: Sequence[int], min_slab_size: float, min_vacu
     index = check_miller_index(miller)
     if min_slab_size <= 0 or min_vacuum_size < 0:
         raise ValueError(f'need min_slab_size > 0 and min_vacuum_size >= 0, got {min_slab_size}, {min_vacuum_size}')
-    conventional = _conventional_structure(bulk)
+    conventional = conventional_standard_structure(bulk)
     # allow_smaller_than_ouc: without it the slab keeps the in-plane cell of the oriented conventional cell, e.g. two
     # atoms per layer for bcc (110), doubling the cost for nothing.
     generator = SlabGenerator(
@@ -170,7 +164,7 @@ def _wulff_shape(bulk: Atoms, surface_energies: dict):
     # A Wulff shape of non-positive energies is meaningless; pymatgen would only warn.
     if not energies or min(energies) <= 0:
         raise ValueError(f'need positive surface energies, got {energies}')
-    shape = WulffShape(_conventional_structure(bulk).lattice, millers, energies)
+    shape = WulffShape(conventional_standard_structure(bulk).lattice, millers, energies)
     return shape, [miller_label(m) for m in millers]
 
 

@@ -6,15 +6,7 @@ from collections.abc import Sequence
 
 from ase import Atoms
 
-
-def conventional_cell(atoms: Atoms, symprec: float = 1e-3) -> Atoms:
-    """Return the conventional standard cell of ``atoms`` (e.g. the 2-atom cube of bcc), as ASE ``Atoms``."""
-    from pymatgen.io.ase import AseAtomsAdaptor
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    structure = AseAtomsAdaptor.get_structure(atoms)
-    conventional = SpacegroupAnalyzer(structure, symprec=symprec).get_conventional_standard_structure()
-    return AseAtomsAdaptor.get_atoms(conventional)
+from .structures import conventional_cell
 
 
 def vacancy_supercells(atoms: Atoms, size: int) -> tuple[Atoms, Atoms]:

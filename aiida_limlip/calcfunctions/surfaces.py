@@ -9,7 +9,7 @@ from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
 from ..analysis import surfaces
-from ..analysis.vacancy import conventional_cell
+from ..analysis.structures import conventional_cell
 from ..data.training_set import TrainingSetData
 from .frames import frames_by_label
 

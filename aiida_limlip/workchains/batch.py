@@ -45,24 +45,32 @@ def evaluation_route(code: orm.AbstractCode) -> str:
     )
 
 
+def route_error(code: orm.AbstractCode, potential: PotentialData | None) -> str | None:
+    """Return why ``code`` and ``potential`` do not make a route (runner + potential, or pw.x alone), or ``None``."""
+    try:
+        route = evaluation_route(code)
+    except ValueError as exception:
+        return str(exception)
+    if route == 'runner' and potential is None:
+        return f'code `{code.full_label}` evaluates a potential: give `potential`'
+    if route == 'dft' and potential is not None:
+        return 'give either a potential (with the limlip-runner code) or a pw.x code, not both'
+    return None
+
+
 def validate_inputs(inputs: dict, ctx) -> str | None:
     """Check the route's inputs: a potential for the runner; pseudopotentials and k-points for pw.x."""
     if any(key not in ctx for key in ('code', 'potential', 'structures')):
         return None  # exposed without these ports: the outer work chain checks them
-    try:
-        route = evaluation_route(inputs['code'])
-    except ValueError as exception:
-        return str(exception)
+    message = route_error(inputs['code'], inputs.get('potential'))
+    if message:
+        return message
     structures = inputs.get('structures') or {}
-    if route == 'runner':
-        if 'potential' not in inputs:
-            return f'code `{inputs["code"].full_label}` evaluates a potential: give `potential`'
+    if 'potential' in inputs:
         return validate_species(structures, inputs['potential']) if structures else None
     missing = [key for key in ('pseudo_family', 'kpoints_spacing', 'parameters') if key not in inputs]
     if missing:
         return f'the pw.x route needs {", ".join(missing)}'
-    if 'potential' in inputs:
-        return 'give either a potential (with the limlip-runner code) or a pw.x code, not both'
     return None
 
 
@@ -102,18 +110,16 @@ def build_evaluation_inputs(
         DFT protocol.
     """
     code = load_code(code, None)  # any plugin: it decides the route
-    route = evaluation_route(code)
+    message = route_error(code, potential)
+    if message:
+        raise ValueError(message)
     inputs: dict = {'code': code, 'relax_positions': orm.Bool(relax_positions)}
-    if route == 'runner':
-        if potential is None:
-            raise ValueError(f'code `{code.full_label}` evaluates a potential: give `potential`')
+    if potential is not None:
         inputs['potential'] = potential
         if runner_parameters:
             inputs['parameters'] = orm.Dict(runner_parameters)
         inputs['options'] = orm.Dict({**DEFAULT_OPTIONS, **(options or {})})
         return inputs
-    if potential is not None:
-        raise ValueError('give either a potential (with the limlip-runner code) or a pw.x code, not both')
     from .dft import load_pseudo_family
 
     dft = LabelingWorkChain.get_protocol_inputs(dft_protocol, dft_overrides)

@@ -24,6 +24,8 @@ PROPERTIES = {
     'phonons': PhononWorkChain,
 }
 DFT_COLUMN = 'DFT'
+#: The output of each called process that the table reads, where it is not `results`.
+RESULT_OUTPUTS = {'errors': 'errors', 'phonons': 'phonon_data'}
 
 
 def validate_inputs(inputs: dict, _) -> str | None:
@@ -231,8 +233,7 @@ class BenchmarkWorkChain(WorkChain):
         for key in [key for key in self.ctx if '__' in key and key not in self.ctx.failed]:
             prop, column = key.split('__', 1)
             outputs = self.ctx[key].outputs
-            nodes[key] = {'errors': 'errors', 'phonons': 'phonon_data'}.get(prop, 'results')
-            nodes[key] = outputs[nodes[key]]
+            nodes[key] = outputs[RESULT_OUTPUTS.get(prop, 'results')]
             if prop == 'surfaces':
                 nodes[f'wulff__{column}'] = outputs.wulff
         reference = ''

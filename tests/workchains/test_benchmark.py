@@ -86,3 +86,23 @@ def test_benchmark_bad_inputs(runner_code, snap_potential):
         inputs.update(overrides)
         with pytest.raises(ValueError, match=message):
             BenchmarkWorkChain.get_builder_from_protocol(**inputs)
+
+
+def test_column_values_centre_the_energy_of_another_energy_zero():
+    """A potential whose energies sit 1 eV/atom off the DFT labels is given the centred energy RMSE, with a note."""
+    from aiida_limlip.calcfunctions.benchmark import column_values
+
+    errors = {
+        'overall': {
+            'energy': {'rmse': 1000.0},
+            'energy_centered': {'rmse': 2.5},
+            'forces': {'rmse': 30.0},
+            'stress': None,
+        },
+        'energy_offset': 1000.0,
+    }
+    values, notes = column_values({'errors': errors, 'eos': {'lattice_constant': 3.5, 'bulk_modulus': 10.0}})
+    assert values['energy_rmse'] == 2.5 and values['force_rmse'] == 30.0 and values['stress_rmse'] is None
+    assert values['lattice_constant'] == 3.5 and 'centred' in notes[0]
+    values, notes = column_values({'errors': {**errors, 'energy_offset': 1.0}})
+    assert values['energy_rmse'] == 1000.0 and not notes

@@ -126,6 +126,11 @@ def test_eos_through_the_daemon(submit_and_await, runner_code, snap_potential, b
     _, _, b0 = EquationOfState(volumes, energies, eos='birchmurnaghan').fit()
     assert node.outputs.bulk_modulus.value == pytest.approx(b0 / GPa, rel=1e-3)
 
+    # The equilibrium structure is the relaxed cell scaled to the fitted volume.
+    equilibrium = node.outputs.equilibrium_structure.get_ase()
+    assert equilibrium.get_volume() / len(equilibrium) == pytest.approx(node.outputs.results['volume_per_atom'])
+    assert np.allclose(equilibrium.get_scaled_positions(), relaxed.get_scaled_positions())
+
     # Units travel with the results, and the report tells the story.
     assert node.outputs.lattice_constant.base.attributes.get('unit') == 'Å'
     assert node.outputs.bulk_modulus.base.attributes.get('unit') == 'GPa'

@@ -143,6 +143,8 @@ def test_phonons_match_ase_phonons_module(runner_code, snap_potential, tmp_path)
     points = outputs['results']['special_points']
     assert outputs['results']['dynamically_stable']
     assert outputs['band_structure'].get_bands().shape[1] == 3
+    frequencies, dos = outputs['dos'].get_x()[1], outputs['dos'].get_y()[0][1]
+    assert np.trapezoid(dos, frequencies) == pytest.approx(3.0, rel=0.02)  # 3 modes per atom of the unit cell
     assert outputs['band_plot'].get_content('rb').startswith(b'\x89PNG')
 
     atoms = bulk('Li', 'bcc', a=A_SNAP)

@@ -8,7 +8,7 @@ from aiida.engine import ToContext, WorkChain
 from ...calculations.runner import validate_species
 from ...data.potential import PotentialData
 from ...protocols import ProtocolMixin
-from ..batch import BatchEvaluationWorkChain, build_evaluation_inputs, evaluation_route
+from ..batch import BatchEvaluationWorkChain, build_evaluation_inputs, evaluation_route, route_error
 from ..common import load_code
 
 
@@ -47,20 +47,11 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         code = evaluation.get('code')
         if code is None:
             return 'evaluation.code is required'
-        try:
-            route = evaluation_route(code)
-        except ValueError as exception:
-            return str(exception)
         potential = evaluation.get('potential')
-        if route == 'runner':
-            if potential is None:
-                return f'code `{code.full_label}` evaluates a potential: give `evaluation.potential`'
+        message = route_error(code, potential)
+        if message is None and potential is not None:
             message = validate_species({'structure': inputs['structure']}, potential)
-            if message:
-                return message
-        elif potential is not None:
-            return 'give either a potential (with the limlip-runner code) or a pw.x code, not both'
-        return cls.validate_property(inputs, potential)
+        return message or cls.validate_property(inputs, potential)
 
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
