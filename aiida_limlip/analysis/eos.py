@@ -95,3 +95,18 @@ def fit_birch_murnaghan(volumes: np.ndarray, energies: np.ndarray) -> BirchMurna
         b0_prime=b0_prime,
         rms_residual=float(np.sqrt(np.mean(residual**2))),
     )
+
+
+def equilibrium_lattice_constant(atoms, volume: float) -> float:
+    """Return the conventional lattice constant (Å) of ``atoms`` scaled isotropically to ``volume`` (Å^3).
+
+    For a cubic lattice this is the edge of the cube of that volume per conventional cell, a = (V Z / N)^(1/3) with
+    Z atoms per conventional cell, whatever small strain a relaxation left in the input cell; for other lattices, the
+    conventional ``a`` scaled with the volume.
+    """
+    from .structures import conventional_standard_structure
+
+    conventional = conventional_standard_structure(atoms)
+    if conventional.lattice.is_orthogonal and np.allclose(conventional.lattice.abc, conventional.lattice.a, rtol=1e-3):
+        return float((volume / len(atoms) * len(conventional)) ** (1.0 / 3.0))
+    return float(conventional.lattice.a * (volume / atoms.get_volume()) ** (1.0 / 3.0))

@@ -6,8 +6,8 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
-from ..analysis.eos import fit_birch_murnaghan
-from ..analysis.structures import conventional_lattice_constant, scale_to_volume
+from ..analysis.eos import equilibrium_lattice_constant, fit_birch_murnaghan
+from ..analysis.structures import scale_to_volume
 from ..data.training_set import TrainingSetData
 from .frames import frames_by_label
 from .quantities import quantity
@@ -61,7 +61,7 @@ def fit_equation_of_state(eos_data: orm.ArrayData, structure: orm.StructureData)
 
     atoms = structure.get_ase()
     natoms = len(atoms)
-    lattice_constant = conventional_lattice_constant(atoms) * (fit.v0 / atoms.get_volume()) ** (1.0 / 3.0)
+    lattice_constant = equilibrium_lattice_constant(atoms, fit.v0)
     results = {
         'lattice_constant': lattice_constant,
         'bulk_modulus': fit.b0_gpa,

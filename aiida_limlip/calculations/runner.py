@@ -148,6 +148,11 @@ class RunnerCalculation(CalcJob):
             message='The potential could not be loaded on the computer: {message}',
         )
         spec.exit_code(312, 'ERROR_TASK_FAILED', message='The runner task failed: {message}')
+        spec.exit_code(
+            313,
+            'ERROR_WRITING_OUTPUT',
+            message='The runner finished its task but could not write its results: {message}',
+        )
         spec.exit_code(320, 'ERROR_RELAXATION_NOT_CONVERGED', message='A relaxation did not converge: {message}')
 
     def prepare_for_submission(self, folder):

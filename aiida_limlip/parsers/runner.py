@@ -19,6 +19,8 @@ ERROR_EXIT_CODES = {
     'potential': 'ERROR_POTENTIAL_NOT_LOADED',
     'not_converged': 'ERROR_RELAXATION_NOT_CONVERGED',
     'task': 'ERROR_TASK_FAILED',
+    'output': 'ERROR_WRITING_OUTPUT',
+    'internal': 'ERROR_TASK_FAILED',
 }
 
 

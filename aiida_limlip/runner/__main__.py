@@ -17,13 +17,25 @@ def _write_error(directory: Path, reason: str, message: str) -> None:
 
 
 def run(directory: Path | str = '.') -> int:
-    """Run the task described by ``aiida.in.json`` in ``directory``; return the process exit status."""
+    """Run the task described by ``aiida.in.json`` in ``directory``; return the process exit status.
+
+    Every failure that Python sees ends in ``error.json`` (reason and message) and a non-zero status, so the parser
+    can always say what went wrong; only a killed process leaves neither results nor an error report.
+    """
+    directory = Path(directory)
+    try:
+        return _run(directory)
+    except Exception as exception:  # noqa: BLE001 - a bug of ours must still leave an error report
+        _write_error(directory, 'internal', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
+        return 7
+
+
+def _run(directory: Path) -> int:
     import ase.io
 
     from .calculators import PotentialSpecError, make_calculator_factory, set_thread_count
     from .tasks import TASKS, UNITS, TaskFailedError, TaskInputError, validate_task_parameters
 
-    directory = Path(directory)
     start = time.perf_counter()
     try:
         request = json.loads((directory / files.INPUT_FILE).read_text())
@@ -53,8 +65,6 @@ def run(directory: Path | str = '.') -> int:
         _write_error(directory, 'task', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
         return 5
 
-    if output_structures is not None:
-        ase.io.write(directory / files.RELAXED_FILE, output_structures, format='extxyz')
     results = {
         'task': task,
         'parameters': parameters,
@@ -62,10 +72,16 @@ def run(directory: Path | str = '.') -> int:
         'frames': frames,
         'wall_time': time.perf_counter() - start,
     }
-    # Written last and in one go, so a results file exists only for a complete run.
-    temporary = directory / (files.RESULTS_FILE + '.part')
-    temporary.write_text(json.dumps(results))
-    temporary.rename(directory / files.RESULTS_FILE)
+    try:
+        if output_structures is not None:
+            ase.io.write(directory / files.RELAXED_FILE, output_structures, format='extxyz')
+        # Written last and in one go, so a results file exists only for a complete run.
+        temporary = directory / (files.RESULTS_FILE + '.part')
+        temporary.write_text(json.dumps(results))
+        temporary.rename(directory / files.RESULTS_FILE)
+    except Exception as exception:  # noqa: BLE001 - e.g. a full disk, or a structure ASE cannot write
+        _write_error(directory, 'output', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
+        return 6
     print(f'limlip-runner: task {task} on {len(structures)} structure(s) done in {results["wall_time"]:.2f} s')
     return 0
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError
+from ase.calculators.singlepoint import SinglePointCalculator
 
 from ..analysis.structures import scale_to_volume
 
@@ -54,7 +55,12 @@ class Task:
 
 
 def _evaluate(atoms: Atoms, want_stress: bool = True) -> dict[str, Any]:
-    """Return energy, forces and (if the calculator provides it) stress of ``atoms``."""
+    """Return energy, forces and (if the calculator provides it) stress of ``atoms``.
+
+    The calculator is then replaced by a single-point calculator holding exactly these values: ``atoms`` carries its
+    own results from here on. Machine-learning calculators are shared by the structures of a batch (loading the model
+    is the slow part), and a shared calculator's results belong to whichever structure it evaluated last.
+    """
     frame: dict[str, Any] = {
         'natoms': len(atoms),
         'energy': float(atoms.get_potential_energy()),
@@ -66,6 +72,10 @@ def _evaluate(atoms: Atoms, want_stress: bool = True) -> dict[str, Any]:
             frame['stress'] = atoms.get_stress(voigt=True).tolist()
         except PropertyNotImplementedError:
             frame['stress'] = None
+    results = {'energy': frame['energy'], 'forces': np.array(frame['forces'])}
+    if frame.get('stress') is not None:
+        results['stress'] = np.array(frame['stress'])
+    atoms.calc = SinglePointCalculator(atoms, **results)
     return frame
 
 
@@ -104,10 +114,11 @@ def _relax_one(atoms: Atoms, factory: CalculatorFactory, parameters: dict) -> tu
         target = atoms
     optimizer = _optimizer(parameters['optimizer'])(target, logfile=None)
     converged = bool(optimizer.run(fmax=parameters['fmax'], steps=parameters['max_steps']))
+    fmax = float(np.sqrt((target.get_forces() ** 2).sum(axis=1).max()))
     frame = _evaluate(atoms)
     frame['converged'] = converged
     frame['steps'] = int(optimizer.get_number_of_steps())
-    frame['fmax'] = float(np.sqrt((target.get_forces() ** 2).sum(axis=1).max()))
+    frame['fmax'] = fmax
     return atoms, frame
 
 

@@ -43,3 +43,18 @@ def test_fit_needs_five_points(count):
     volumes = np.linspace(40.0, 46.0, count)
     with pytest.raises(ValueError, match='at least 5'):
         fit_birch_murnaghan(volumes, (volumes - 43.0) ** 2)
+
+
+def test_equilibrium_lattice_constant_is_the_cube_of_the_volume():
+    """A relaxation may leave a cubic cell slightly strained: a0 is the edge of the cube with the fitted volume."""
+    from ase.build import bulk
+
+    from aiida_limlip.analysis.eos import equilibrium_lattice_constant
+
+    strained = bulk('Li', 'bcc', a=3.45, cubic=True)
+    strained.set_cell(strained.cell * [1.0, 1.0, 1.0004], scale_atoms=True)
+    assert equilibrium_lattice_constant(strained, 41.0) == pytest.approx(41.0 ** (1 / 3), rel=1e-12)
+    primitive = bulk('Li', 'bcc', a=3.45)
+    assert equilibrium_lattice_constant(primitive, 20.5) == pytest.approx(41.0 ** (1 / 3), rel=1e-12)
+    hcp = bulk('Mg', 'hcp', a=3.2, c=5.2)
+    assert equilibrium_lattice_constant(hcp, hcp.get_volume() * 1.03**3) == pytest.approx(3.2 * 1.03, rel=1e-9)

@@ -121,3 +121,11 @@ def test_parse_corrupt_results(calcjob_node, tmp_path):
     (tmp_path / files.RESULTS_FILE).write_text('{"frames": [')
     results, calcfunction = parse(calcjob_node('singlepoint', {'x': bulk('Li')}, tmp_path))
     assert calcfunction.exit_status == 302
+
+
+def test_parse_output_error(calcjob_node, tmp_path):
+    (tmp_path / files.ERROR_FILE).write_text(json.dumps({'reason': 'output', 'message': 'OSError: disk full'}))
+    results, calcfunction = parse(calcjob_node('relax', {'x': bulk('Li')}, tmp_path))
+    assert calcfunction.exit_status == 313
+    assert 'could not write its results: OSError: disk full' in calcfunction.exit_message
+    assert results == {}

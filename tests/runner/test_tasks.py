@@ -144,3 +144,46 @@ def test_runner_executable_rejects_unknown_task(snap_spec, tmp_path, runner_exec
     process = subprocess.run([runner_executable], cwd=tmp_path, capture_output=True, text=True)
     assert process.returncode == 2
     assert 'unknown runner task' in json.loads((tmp_path / files.ERROR_FILE).read_text())['message']
+
+
+def test_batch_frames_keep_their_own_results_with_a_shared_calculator(tmp_path):
+    """ML calculators are shared by a batch; every relaxed frame still carries its own energy, forces and stress.
+
+    EMT stands in for a model here (one instance handed out for every structure, as for NequIP and DeePMD); the
+    structures differ in size, which made writing ``relaxed.extxyz`` crash when frames kept the shared calculator.
+    """
+    from ase.calculators.emt import EMT
+
+    from aiida_limlip.runner.calculators import _shared
+
+    factory = _shared(EMT)
+    structures = [bulk('Cu', 'fcc', a=3.7).repeat(2), bulk('Cu', 'fcc', a=3.6, cubic=True)]
+    del structures[1][0]
+    for atoms in structures:
+        atoms.rattle(0.05, seed=2)
+    frames, relaxed = TASKS['relax'].function(structures, factory, validate_task_parameters('relax', {'fmax': 0.01}))
+    ase.io.write(tmp_path / files.RELAXED_FILE, relaxed, format='extxyz')
+    read = ase.io.read(tmp_path / files.RELAXED_FILE, index=':')
+    for frame, atoms in zip(frames, read, strict=True):
+        direct = atoms.copy()
+        direct.calc = EMT()
+        assert atoms.get_potential_energy() == pytest.approx(frame['energy'], abs=1e-8)
+        assert atoms.get_potential_energy() == pytest.approx(direct.get_potential_energy(), abs=1e-6)
+        assert atoms.get_forces() == pytest.approx(np.array(frame['forces']), abs=1e-8)
+
+
+def test_runner_reports_a_failure_to_write_its_results(snap_spec, tmp_path, monkeypatch):
+    """A failure after the task (here: writing the relaxed structures) ends in error.json, never in silence."""
+    from aiida_limlip.runner import __main__ as runner_main
+
+    spec, directory = snap_spec
+    _write_request(tmp_path, {**spec, '_dir': directory}, 'relax', {}, [bulk('Li', 'bcc', a=3.45, cubic=True)])
+
+    def broken_write(*args, **kwargs):
+        raise OSError('No space left on device')
+
+    monkeypatch.setattr(ase.io, 'write', broken_write)
+    assert runner_main.run(tmp_path) == 6
+    error = json.loads((tmp_path / files.ERROR_FILE).read_text())
+    assert error['reason'] == 'output' and 'No space left on device' in error['message']
+    assert not (tmp_path / files.RESULTS_FILE).exists()

@@ -1,0 +1,224 @@
+"""Every property work chain with every potential kind: SNAP, MEAM, DeePMD, NequIP32 and NequIP64.
+
+The machine-learning models are tiny (``tests/models.py``), the cells small and the protocols ``fast``: these tests
+are about code paths that only some kinds take (a model loaded once and shared by a batch, float32, structures of
+different sizes in one batch), so each one checks its numbers against a direct ASE calculation with the same
+potential on the same structures, not against physics the tiny models do not know.
+"""
+
+import numpy as np
+import pytest
+from aiida import engine, orm
+from aiida.common.links import LinkType
+from ase.build import bcc100, bulk
+from ase.optimize import BFGS
+from ase.phonons import Phonons
+from ase.units import GPa
+
+from aiida_limlip.workchains.evaluation import TestSetEvaluationWorkChain
+from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
+from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
+from aiida_limlip.workchains.properties.phonons import PhononWorkChain
+from aiida_limlip.workchains.properties.surfaces import SurfaceEnergyWorkChain
+from aiida_limlip.workchains.properties.vacancy import VacancyFormationWorkChain
+
+from ..conftest import POTENTIAL_KINDS
+
+#: Every test starts from this lattice; the checks compare with direct calculations on the same cells.
+A = 3.45
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=POTENTIAL_KINDS)
+def potential(request, tiny_potentials):
+    return tiny_potentials[request.param]
+
+
+def run_ok(builder):
+    outputs, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    return outputs, node
+
+
+def runner_jobs(node):
+    """Return every runner job called (directly or not) by the work chain ``node``."""
+    return [n for n in node.called_descendants if n.process_type and n.process_type.endswith('limlip.run')]
+
+
+def assert_frames_are_their_own(node, potential):
+    """Every evaluated frame of every runner job holds the energy of its own structure, evaluated directly.
+
+    A calculator shared by a batch keeps the results of the structure it saw last; a frame that carried them would
+    show here as another structure's energy (and, for other sizes, as a crash of the runner).
+    """
+    calculator = potential.get_ase_calculator()
+    checked = 0
+    for job in runner_jobs(node):
+        frames = job.outputs.results['frames']
+        structures = job.outputs.structures if 'structures' in job.outputs else job.inputs.structures
+        for label, frame in frames.items():
+            atoms = structures[label].get_ase()
+            atoms.calc = calculator
+            # Positions are stored to 1e-8 Å; the energy they give agrees to far better than 1e-6 eV.
+            assert frame['energy'] == pytest.approx(atoms.get_potential_energy(), abs=1e-6), label
+            checked += 1
+    assert checked > 1
+
+
+def test_equation_of_state(potential, runner_code):
+    """The relaxed cell has no stress, and the fitted E0 is the directly computed energy at the fitted volume."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True))
+    outputs, node = run_ok(EquationOfStateWorkChain.get_builder_from_protocol(runner_code, structure, potential))
+    calculator = potential.get_ase_calculator()
+
+    relaxed = outputs['relaxed_structure'].get_ase()
+    relaxed.calc = calculator
+    # FrechetCellFilter stops when |stress| V / N < fmax (1e-3 eV in `fast`) on every cell component.
+    limit = 1.0e-3 * len(relaxed) / relaxed.get_volume()
+    assert np.abs(relaxed.get_stress()).max() < 1.01 * limit
+
+    equilibrium = outputs['equilibrium_structure'].get_ase()
+    equilibrium.calc = calculator
+    results = outputs['results']
+    assert equilibrium.get_volume() / 2 == pytest.approx(results['volume_per_atom'], rel=1e-9)
+    # Two atoms per cube: a0 is the edge of the cube of the fitted volume.
+    assert equilibrium.get_volume() ** (1 / 3) == pytest.approx(outputs['lattice_constant'].value, rel=1e-9)
+    # The fit passes within its own residual of the points, so also of the energy at its minimum.
+    tolerance = 3 * results['rms_residual_per_atom'] + 1e-6
+    assert equilibrium.get_potential_energy() / 2 == pytest.approx(outputs['energy_per_atom'].value, abs=tolerance)
+    assert outputs['bulk_modulus'].value > 0
+    assert_frames_are_their_own(node, potential)
+
+
+def test_elastic_constants(potential, runner_code):
+    """Each fitted constant is the least-squares slope of stresses computed directly at the same strains."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True))
+    outputs, node = run_ok(ElasticConstantsWorkChain.get_builder_from_protocol(runner_code, structure, potential))
+    results = outputs['results']
+    calculator = potential.get_ase_calculator()
+    atoms = bulk('Li', 'bcc', a=A, cubic=True)
+    magnitudes = [-0.01, -0.005, 0.005, 0.01]
+
+    def slope(component, pairs):
+        # Both atoms of the cubic cell sit on inversion centres: no ionic relaxation under homogeneous strain.
+        stresses = []
+        for eps in magnitudes:
+            strain = np.zeros((3, 3))
+            for i, j in pairs:
+                strain[i, j] = strain[j, i] = eps if i == j else eps / 2
+            strained = atoms.copy()
+            strained.set_cell(atoms.cell @ (np.eye(3) + strain), scale_atoms=True)
+            strained.calc = calculator
+            stresses.append(strained.get_stress(voigt=True)[component] / GPa)
+        # Symmetric strains: the slope of a straight-line fit is sum(eps sigma) / sum(eps^2).
+        return np.dot(magnitudes, stresses) / np.dot(magnitudes, magnitudes)
+
+    # Stresses are stored to 1e-8 eV/Å^3 (2e-6 GPa) on strains of 0.5 %: 1e-3 of C is far above that rounding.
+    assert results['C11'] == pytest.approx(slope(0, [(0, 0)]), rel=1e-3, abs=1e-3)
+    assert results['C12'] == pytest.approx(slope(1, [(0, 0)]), rel=1e-3, abs=1e-3)
+    assert results['C44'] == pytest.approx(slope(3, [(1, 2)]), rel=1e-3, abs=1e-3)
+    assert np.isfinite(results['bulk_modulus_hill'])
+    assert_frames_are_their_own(node, potential)
+
+
+def test_vacancy_formation_energy(potential, runner_code):
+    """The relaxed supercells are minima of the potential and E_v is their directly computed energy difference.
+
+    (SNAP's E_v is checked against a supercell built and relaxed independently in ``test_properties.py``; here a
+    different relaxation path could end in another minimum of a tiny model.)
+    """
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A))
+    builder = VacancyFormationWorkChain.get_builder_from_protocol(
+        runner_code, structure, potential, overrides={'supercell_sizes': [2]}
+    )
+    outputs, node = run_ok(builder)
+    (job,) = runner_jobs(node)
+    calculator = potential.get_ase_calculator()
+    energies = {}
+    for label in ('perfect_2', 'vacancy_2'):
+        atoms = job.outputs.structures[label].get_ase()
+        atoms.calc = calculator
+        # `fast` relaxes to 5e-3 eV/Å; the stored positions (1e-8 Å) keep that.
+        assert np.linalg.norm(atoms.get_forces(), axis=1).max() < 5e-3
+        energies[label] = atoms.get_potential_energy()
+    assert len(job.outputs.structures['vacancy_2'].sites) == 15
+    expected = energies['vacancy_2'] - 15 / 16 * energies['perfect_2']
+    assert outputs['vacancy_formation_energy'].value == pytest.approx(expected, abs=1e-6)
+    # The batch held a 16-atom and a 15-atom cell: structures of different sizes in one job.
+    assert_frames_are_their_own(node, potential)
+
+
+def test_surface_energies(potential, runner_code):
+    """gamma(100) equals a direct relaxation of ASE's bcc100 slab with as many layers; (110) is in the same batch."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True))
+    builder = SurfaceEnergyWorkChain.get_builder_from_protocol(
+        runner_code, structure, potential, overrides={'max_index': None, 'miller_indices': [[1, 0, 0], [1, 1, 0]]}
+    )
+    outputs, node = run_ok(builder)
+    energies = outputs['results']['surface_energies']
+    layers = outputs['results']['facets']['100']['natoms']  # one atom per (100) layer
+    calculator = potential.get_ase_calculator()
+    slab = bcc100('Li', size=(1, 1, layers), a=A, vacuum=6.0, periodic=True)
+    slab.calc = calculator
+    BFGS(slab, logfile=None).run(fmax=1e-3)
+    reference = bulk('Li', 'bcc', a=A, cubic=True)
+    reference.calc = calculator
+    area = np.linalg.norm(np.cross(slab.cell[0], slab.cell[1]))
+    expected = (slab.get_potential_energy() - layers * reference.get_potential_energy() / 2) / (2 * area)
+    # fmax 1e-2 eV/Å (`fast`) against 1e-3: the slab energies differ by < 1e-4 eV, i.e. < 1e-5 eV/Å^2 of gamma.
+    assert energies['100'] == pytest.approx(expected, abs=1e-4)
+    assert np.isfinite(energies['110'])
+    assert_frames_are_their_own(node, potential)
+
+
+def test_phonons(potential, runner_code, tmp_path):
+    """Frequencies at H and N agree with ASE's Phonons module with the same potential and supercell."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A))
+    builder = PhononWorkChain.get_builder_from_protocol(
+        runner_code, structure, potential, overrides={'supercell': [2, 2, 2]}
+    )
+    outputs, _ = run_ok(builder)
+    points = outputs['results']['special_points']
+    atoms = bulk('Li', 'bcc', a=A)
+    phonons = Phonons(atoms, potential.get_ase_calculator(), supercell=(2, 2, 2), delta=0.01, name=str(tmp_path / 'ph'))
+    phonons.run()
+    phonons.read(acoustic=True)
+    special = atoms.cell.bandpath().special_points
+    thz = 1e-12 / 4.135667696e-15  # eV to THz
+    for label in ('H', 'N'):
+        reference = np.sort(phonons.band_structure([special[label]])[0].real) * thz
+        # H and N are commensurate with the 2x2x2 supercell; both codes difference the same forces over 0.01 Å.
+        assert np.sort(points[label]) == pytest.approx(reference, abs=0.02)
+
+
+def test_test_set_errors(potential, runner_code, snap_labelled_set):
+    """The RMSEs equal those computed with NumPy from direct predictions on the same frames."""
+    builder = TestSetEvaluationWorkChain.get_builder_for(runner_code, potential, snap_labelled_set)
+    outputs, _ = run_ok(builder)
+    calculator = potential.get_ase_calculator()
+    de, df = [], []
+    for frame in snap_labelled_set.get_frames():
+        reference_energy, reference_forces = frame.get_potential_energy(), frame.get_forces()
+        atoms = frame.copy()
+        atoms.calc = calculator
+        de.append((atoms.get_potential_energy() - reference_energy) / len(atoms))
+        df.append((atoms.get_forces() - reference_forces).ravel())
+    overall = outputs['errors']['overall']
+    assert overall['energy']['rmse'] == pytest.approx(1e3 * np.sqrt(np.mean(np.square(de))), rel=1e-6, abs=1e-6)
+    assert overall['forces']['rmse'] == pytest.approx(1e3 * np.sqrt(np.mean(np.square(np.concatenate(df)))), rel=1e-6)
+
+
+def test_failed_relaxation_leaves_no_outputs(tiny_potentials, runner_code):
+    """With a shared ML calculator too, a failed batch returns nothing (the exit code says which structure)."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A))
+    builder = VacancyFormationWorkChain.get_builder_from_protocol(
+        runner_code,
+        structure,
+        tiny_potentials['NequIP32'],
+        overrides={'supercell_sizes': [2], 'evaluation': {'runner_parameters': {'fmax': 1e-9, 'max_steps': 1}}},
+    )
+    _, node = engine.run_get_node(builder)
+    assert node.exit_status == VacancyFormationWorkChain.exit_codes.ERROR_EVALUATION_FAILED.status
+    assert 'did not relax' in node.exit_message
+    assert not node.base.links.get_outgoing(link_type=LinkType.RETURN).all()
