@@ -83,9 +83,9 @@ def get_eos_results(potential: PotentialData | None = None) -> list[dict]:
 
 
 def get_labelling_calculations(training_set) -> dict[str, orm.CalcJobNode]:
-    """Return, for each frame of a labelled ``TrainingSetData``, the pw.x calculation that computed its labels.
+    """Return, for each frame of a labelled ``FrameSetData``, the pw.x calculation that computed its labels.
 
-    Works for data sets made by ``LabelingWorkChain`` and for those derived from them by merge, filter or split: the
+    Works for data sets made by ``LabellingWorkChain`` and for those derived from them by merge, filter or split: the
     frames carry the UUID of their calculation, and that calculation must be in this profile.
 
     Returns

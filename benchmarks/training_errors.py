@@ -1,6 +1,6 @@
 """From seeds to scored potentials: label with pw.x (fast protocol), train each architecture, compare test errors.
 
-Runs through the daemon of the current profile: seed structures (calcfunction), the LabelingWorkChain at the
+Runs through the daemon of the current profile: seed structures (calcfunction), the LabellingWorkChain at the
 ``fast`` protocol, one shared split, then a TrainingWorkChain per architecture on the same training and test
 frames, and SNAP scored on the same test frames. Prints the test RMSE of each (meV/atom, meV/Å, GPa) and the wall
 time of each stage. The numbers show that the pipeline learns, not production accuracy: ``fast`` labels are
@@ -47,11 +47,11 @@ def main():
     load_profile()
     from aiida.engine.daemon.client import get_daemon_client
 
+    from aiida_limlip.calcfunctions.frame_set import split_frame_set
     from aiida_limlip.calcfunctions.seeds import generate_seed_structures
-    from aiida_limlip.calcfunctions.training_set import split_training_set
     from aiida_limlip.data.potential import PotentialData
-    from aiida_limlip.workchains.evaluation import TestSetEvaluationWorkChain
-    from aiida_limlip.workchains.labeling import LabelingWorkChain
+    from aiida_limlip.workchains.labelling import LabellingWorkChain
+    from aiida_limlip.workchains.prediction_errors import PredictionErrorsWorkChain
     from aiida_limlip.workchains.training import TrainingWorkChain
 
     if not get_daemon_client().is_daemon_running:
@@ -62,15 +62,16 @@ def main():
     else:
         seeds = generate_seed_structures(orm.Dict(SEEDS), orm.Int(1))
         classes = {label: s.base.attributes.get('config_class') for label, s in seeds.items()}
-        builder = LabelingWorkChain.get_builder_from_protocol(
+        builder = LabellingWorkChain.get_builder_from_protocol(
             'pw@localhost', dict(seeds), 'fast', config_classes=classes, overrides={'max_concurrent': 4}
         )
         node = submit(builder)
         elapsed = wait(node)
-        labelled = node.outputs.training_set
-        print(f'labelling: {len(seeds)} structures, {elapsed:.0f} s, LabelingWorkChain<{node.pk}> [{node.exit_status}]')
+        labelled = node.outputs.frames
+        status = f'{node.process_label}<{node.pk}> [{node.exit_status}]'
+        print(f'labelling: {len(seeds)} structures, {elapsed:.0f} s, {status}')
     print(f'training set pk {labelled.pk}: {labelled.num_frames} frames, classes {labelled.config_classes}')
-    parts = split_training_set(labelled, orm.Float(0.15), orm.Int(1))
+    parts = split_frame_set(labelled, orm.Float(0.15), orm.Int(1))
     train, test = parts['train'], parts['test']
 
     rows = []
@@ -89,7 +90,7 @@ def main():
                      summary['stress_rmse_mean'], elapsed, node.pk))  # fmt: skip
 
     snap = PotentialData.from_snap_zuo2020().get_or_store()
-    node = submit(TestSetEvaluationWorkChain.get_builder_for('limlip-runner@localhost', snap, test))
+    node = submit(PredictionErrorsWorkChain.get_builder_for('limlip-runner@localhost', snap, test))
     elapsed = wait(node)
     overall = node.outputs.errors['overall']
     rows.append(('SNAP', overall['energy']['rmse'], overall['forces']['rmse'], overall['stress']['rmse'], elapsed,

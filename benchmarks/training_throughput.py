@@ -25,8 +25,8 @@ from ase.build import bulk
 
 def labelled_frames(count: int):
     """Rattled 16-atom bcc Li cells labelled by SNAP."""
+    from aiida_limlip.data.frame_set import FrameSetData
     from aiida_limlip.data.potential import PotentialData
-    from aiida_limlip.data.training_set import TrainingSetData
 
     calculator = PotentialData.from_snap_zuo2020().get_ase_calculator()
     rng = np.random.default_rng(0)
@@ -36,8 +36,8 @@ def labelled_frames(count: int):
         atoms.rattle(0.05, seed=index)
         atoms.calc = calculator
         energy, forces, stress = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
-        frames.append(TrainingSetData.make_frame(atoms, energy, forces, stress, config_class='rattled'))
-    return TrainingSetData(frames).store()
+        frames.append(FrameSetData.make_frame(atoms, energy, forces, stress, config_class='rattled'))
+    return FrameSetData(frames).store()
 
 
 def wait(node, timeout=3600):

@@ -209,7 +209,7 @@ def snap_labelled_frames(snap_spec, count: int = 16) -> list:
     import numpy as np
     from ase.build import bulk
 
-    from aiida_limlip.data.training_set import TrainingSetData
+    from aiida_limlip.data.frame_set import FrameSetData
     from aiida_limlip.runner.calculators import make_calculator_factory
 
     spec, directory = snap_spec
@@ -225,7 +225,7 @@ def snap_labelled_frames(snap_spec, count: int = 16) -> list:
         atoms.rattle(0.05, seed=index)
         atoms.calc = factory()
         frames.append(
-            TrainingSetData.make_frame(
+            FrameSetData.make_frame(
                 atoms,
                 atoms.get_potential_energy(),
                 atoms.get_forces(),
@@ -239,9 +239,9 @@ def snap_labelled_frames(snap_spec, count: int = 16) -> list:
 @pytest.fixture
 def snap_labelled_set(snap_spec):
     """Sixteen SNAP-labelled frames in two classes, stored."""
-    from aiida_limlip.data.training_set import TrainingSetData
+    from aiida_limlip.data.frame_set import FrameSetData
 
-    return TrainingSetData(snap_labelled_frames(snap_spec)).store()
+    return FrameSetData(snap_labelled_frames(snap_spec)).store()
 
 
 @pytest.fixture
@@ -273,12 +273,12 @@ def tiny_potentials(session_localhost, snap_spec, lammps_potentials_dir):
     The machine-learning ones are tiny models trained for real on 32 SNAP-labelled frames (see ``tests/models.py``),
     once per test session (about 90 s).
     """
+    from aiida_limlip.data.frame_set import FrameSetData
     from aiida_limlip.data.potential import PotentialData
-    from aiida_limlip.data.training_set import TrainingSetData
 
     from .models import MATRIX_DEEPMD, MATRIX_NEQUIP, matrix_training_frames, train_deepmd, train_nequip
 
-    training_set = TrainingSetData(matrix_training_frames(snap_spec)).store()
+    training_set = FrameSetData(matrix_training_frames(snap_spec)).store()
     potentials = {
         'SNAP': PotentialData.from_snap_zuo2020().get_or_store(),
         'MEAM': PotentialData.from_meam(lammps_potentials_dir / 'library.meam', None, ['Li']).get_or_store(),

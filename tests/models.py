@@ -121,7 +121,7 @@ def matrix_training_frames(snap_spec) -> list:
     import numpy as np
     from ase.build import bcc100, bcc110, bulk
 
-    from aiida_limlip.data.training_set import TrainingSetData
+    from aiida_limlip.data.frame_set import FrameSetData
     from aiida_limlip.runner.calculators import make_calculator_factory
 
     spec, directory = snap_spec
@@ -144,7 +144,7 @@ def matrix_training_frames(snap_spec) -> list:
         atoms.rattle(0.04, seed=index)
         atoms.calc = factory()
         frames.append(
-            TrainingSetData.make_frame(
+            FrameSetData.make_frame(
                 atoms, atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress(), config_class=config_class
             )
         )

@@ -9,7 +9,7 @@ from ase.units import GPa
 
 from ..analysis import elastic
 from ..analysis.structures import is_cubic
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from .frames import frames_by_label
 from .quantities import quantity
 
@@ -39,7 +39,7 @@ def strained_structures(structure: orm.StructureData, magnitudes: orm.List, comp
 
 
 @calcfunction
-def fit_elastic_constants(frames: TrainingSetData, strains: orm.Dict) -> dict:
+def fit_elastic_constants(frames: FrameSetData, strains: orm.Dict) -> dict:
     """Fit the 6x6 elastic tensor to the stresses of the strained cells; derive cubic constants and moduli.
 
     The reference cell's stress is subtracted, so a residual pressure does not bias the slopes. With strains of

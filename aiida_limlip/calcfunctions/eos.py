@@ -8,7 +8,7 @@ from aiida.engine import ExitCode, calcfunction
 
 from ..analysis.eos import equilibrium_lattice_constant, fit_birch_murnaghan
 from ..analysis.structures import scale_to_volume
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from .frames import frames_by_label
 from .quantities import quantity
 
@@ -24,7 +24,7 @@ def volume_scaled_structures(structure: orm.StructureData, volume_strains: orm.L
 
 
 @calcfunction
-def collect_eos_data(frames: TrainingSetData) -> orm.ArrayData:
+def collect_eos_data(frames: FrameSetData) -> orm.ArrayData:
     """Return the E-V grid of evaluated ``volume_NN`` frames: ``volumes`` (Å^3), ``energies`` (eV), ``pressures``.
 
     One row (the layout of the runner's ``eos`` task), sorted by label; a frame without stress has a NaN pressure.

@@ -8,7 +8,7 @@ from aiida.engine import calcfunction
 
 from ..analysis.errors import ERROR_UNITS, prediction_errors
 from ..calculations.runner import frame_labels
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 
 
 def frames_as_dicts(frames) -> list[dict]:
@@ -28,7 +28,7 @@ def frames_as_dicts(frames) -> list[dict]:
 
 
 @calcfunction
-def compute_test_errors(test_set: TrainingSetData, predictions: orm.ArrayData) -> orm.Dict:
+def compute_test_errors(test_set: FrameSetData, predictions: orm.ArrayData) -> orm.Dict:
     """Return RMSE and MAE of a potential's predictions on ``test_set``, overall and per configuration class.
 
     ``predictions`` is the ``arrays`` output of a runner single-point job over the frames of ``test_set``

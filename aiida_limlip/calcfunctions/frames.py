@@ -1,4 +1,4 @@
-"""Results of a batch evaluation as one ``TrainingSetData``, whichever code produced them."""
+"""Results of a batch evaluation as one ``FrameSetData``, whichever code produced them."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from aiida import orm
 from aiida.engine import calcfunction
 from ase import Atoms
 
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 
 
 @calcfunction
-def collect_runner_frames(results: orm.Dict, arrays: orm.ArrayData, **structures) -> TrainingSetData:
+def collect_runner_frames(results: orm.Dict, arrays: orm.ArrayData, **structures) -> FrameSetData:
     """Return the runner's energies, forces and stresses as labelled frames, in the order of the labels.
 
     ``structures`` maps each label to the structure the values belong to: the relaxed one for a ``relax`` task, the
@@ -23,7 +23,7 @@ def collect_runner_frames(results: orm.Dict, arrays: orm.ArrayData, **structures
     frames = []
     for index, label in enumerate(labels):
         stress = stresses[index]
-        frame = TrainingSetData.make_frame(
+        frame = FrameSetData.make_frame(
             structures[label].get_ase(),
             energy=float(energies[index]),
             forces=arrays.get_array(f'forces_{label}'),
@@ -32,9 +32,9 @@ def collect_runner_frames(results: orm.Dict, arrays: orm.ArrayData, **structures
         )
         frame.info['label'] = label
         frames.append(frame)
-    return TrainingSetData(frames)
+    return FrameSetData(frames)
 
 
-def frames_by_label(frames: TrainingSetData) -> dict[str, Atoms]:
+def frames_by_label(frames: FrameSetData) -> dict[str, Atoms]:
     """Return the frames of a batch evaluation keyed by their label."""
     return {atoms.info['label']: atoms for atoms in frames.get_frames()}

@@ -1,4 +1,4 @@
-"""Turn pw.x outputs into a ``TrainingSetData``, with a provenance link to every calculation's outputs."""
+"""Turn pw.x outputs into a ``FrameSetData``, with a provenance link to every calculation's outputs."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from aiida import orm
 from aiida.engine import calcfunction
 from ase import units
 
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 
 
 @calcfunction
-def collect_pw_labels(config_classes: orm.Dict, **outputs) -> TrainingSetData:
+def collect_pw_labels(config_classes: orm.Dict, **outputs) -> FrameSetData:
     """Return a training set from pw.x SCF results.
 
     ``outputs`` holds, per structure label, ``structure_<label>`` (the input ``StructureData``),
@@ -25,7 +25,7 @@ def collect_pw_labels(config_classes: orm.Dict, **outputs) -> TrainingSetData:
         parameters = outputs[f'parameters_{label}']
         trajectory = outputs[f'trajectory_{label}']
         calculation = parameters.creator
-        frame = TrainingSetData.make_frame(
+        frame = FrameSetData.make_frame(
             outputs[f'structure_{label}'].get_ase(),
             energy=parameters['energy'],
             forces=trajectory.get_array('forces')[-1],
@@ -35,4 +35,4 @@ def collect_pw_labels(config_classes: orm.Dict, **outputs) -> TrainingSetData:
         )
         frame.info['label'] = label
         frames.append(frame)
-    return TrainingSetData(frames)
+    return FrameSetData(frames)

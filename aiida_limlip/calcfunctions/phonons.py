@@ -10,7 +10,7 @@ from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
 from ..analysis import phonons
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from .frames import frames_by_label
 
 
@@ -34,7 +34,7 @@ def phonon_displacements(structure: orm.StructureData, settings: orm.Dict) -> di
 
 
 @calcfunction
-def phonon_analysis(frames: TrainingSetData, phonopy: orm.Dict, settings: orm.Dict) -> dict:
+def phonon_analysis(frames: FrameSetData, phonopy: orm.Dict, settings: orm.Dict) -> dict:
     """Return the band structure along the standard path, the DOS, their data and a plot.
 
     ``settings``: ``npoints`` (q-points along the path), ``mesh`` (DOS q-mesh), optional ``path`` (ASE's notation).

@@ -10,7 +10,7 @@ from aiida.engine import ExitCode, calcfunction
 
 from ..analysis import surfaces
 from ..analysis.structures import conventional_cell
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from .frames import frames_by_label
 
 
@@ -46,7 +46,7 @@ def surface_slabs(structure: orm.StructureData, settings: orm.Dict) -> dict:
 
 
 @calcfunction
-def surface_energies(frames: TrainingSetData, slabs: orm.Dict, structure: orm.StructureData) -> dict:
+def surface_energies(frames: FrameSetData, slabs: orm.Dict, structure: orm.StructureData) -> dict:
     """Return gamma = (E_slab - N e_bulk) / 2A per facet (eV/Å^2), the Wulff shape's properties and its image."""
     by_label = frames_by_label(frames)
     bulk = by_label['bulk']

@@ -6,7 +6,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from ..analysis.vacancy import size_convergence, vacancy_formation_energy, vacancy_supercells
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from .frames import frames_by_label
 from .quantities import quantity
 
@@ -23,7 +23,7 @@ def vacancy_structures(structure: orm.StructureData, sizes: orm.List) -> dict:
 
 
 @calcfunction
-def vacancy_energies(frames: TrainingSetData, sizes: orm.List) -> dict:
+def vacancy_energies(frames: FrameSetData, sizes: orm.List) -> dict:
     """Return E_v per supercell size (eV) and the value of the largest size, with its change from the previous one."""
     by_label = frames_by_label(frames)
     sizes_list = sorted(int(size) for size in sizes.get_list())

@@ -14,8 +14,8 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from ..data.training_set import TrainingSetData
 from ..training import nequip as nequip_setup
 from .training import TrainingCalculation, data_species, validate_training_data
 
@@ -129,7 +129,7 @@ class NequipCompileCalculation(CalcJob):
         )
         spec.input(
             'training_set',
-            valid_type=TrainingSetData,
+            valid_type=FrameSetData,
             help='Frames of realistic size for tracing the model (the training data of the checkpoint).',
         )
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}

@@ -9,8 +9,8 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from ..data.training_set import TrainingSetData
 from ..runner import files
 from ..runner.tasks import TASKS, TaskInputError, validate_task_parameters
 
@@ -39,7 +39,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
 
 
 def frame_labels(count: int) -> list[str]:
-    """Return the labels of ``count`` frames of a ``TrainingSetData``, sorting in frame order."""
+    """Return the labels of ``count`` frames of a ``FrameSetData``, sorting in frame order."""
     return [f'frame_{index:06d}' for index in range(count)]
 
 
@@ -78,7 +78,7 @@ class RunnerCalculation(CalcJob):
         )
         spec.input(
             'frames',
-            valid_type=TrainingSetData,
+            valid_type=FrameSetData,
             required=False,
             help='Alternative to `structures`: evaluate every frame of this data set (its labels are ignored); '
             'results are labelled frame_000000, frame_000001, ... in frame order.',

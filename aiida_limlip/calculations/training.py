@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import CalcJob
 
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 
 
 def data_species(inputs) -> list[str]:
@@ -34,10 +34,10 @@ class TrainingCalculation(CalcJob):
     def define(cls, spec):
         """Define the ports and exit codes every training job has."""
         super().define(spec)
-        spec.input('training_set', valid_type=TrainingSetData, help='Frames to train on (eV, eV/Å, eV/Å^3).')
+        spec.input('training_set', valid_type=FrameSetData, help='Frames to train on (eV, eV/Å, eV/Å^3).')
         spec.input(
             'validation_set',
-            valid_type=TrainingSetData,
+            valid_type=FrameSetData,
             required=False,
             help='Frames for validation (learning curve, checkpoint choice); default: the training set.',
         )

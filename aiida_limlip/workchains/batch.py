@@ -5,9 +5,9 @@ machine-learning potential and the DFT reference go through the same structure g
 
 * with the ``limlip-runner`` code and a ``potential``: one ``RunnerCalculation`` for the whole batch (task
   ``singlepoint``, or ``relax`` of the positions at fixed cell);
-* with a ``pw.x`` code: one ``PwBaseWorkChain`` per structure through ``LabelingWorkChain`` (``scf``, or ``relax``).
+* with a ``pw.x`` code: one ``PwBaseWorkChain`` per structure through ``LabellingWorkChain`` (``scf``, or ``relax``).
 
-Either way the result is one ``TrainingSetData`` (``frames``) whose frames carry their label in ``info['label']``.
+Either way the result is one ``FrameSetData`` (``frames``) whose frames carry their label in ``info['label']``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from ..calcfunctions.frames import collect_runner_frames
 from ..calculations.runner import RunnerCalculation, validate_species
+from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from ..data.training_set import TrainingSetData
 from .common import DEFAULT_OPTIONS, load_code
-from .labeling import LabelingWorkChain
+from .labelling import LabellingWorkChain
 
 RUNNER_PLUGIN = 'limlip.run'
 PW_PLUGIN = 'quantumespresso.pw'
@@ -88,12 +88,12 @@ def build_evaluation_inputs(
     Parameters
     ----------
     code
-        ``limlip-runner`` (needs ``potential``) or ``pw.x`` (settings from ``LabelingWorkChain``'s protocol
+        ``limlip-runner`` (needs ``potential``) or ``pw.x`` (settings from ``LabellingWorkChain``'s protocol
         ``dft_protocol``).
     potential
         The potential, for the runner route.
     dft_protocol
-        Protocol of ``LabelingWorkChain`` (``paper``, ``fast``, ``demo``) giving cutoffs, k-spacing and smearing.
+        Protocol of ``LabellingWorkChain`` (``paper``, ``fast``, ``demo``) giving cutoffs, k-spacing and smearing.
     relax_positions
         Relax atomic positions at fixed cell before reporting energies and stresses.
     runner_parameters
@@ -122,7 +122,7 @@ def build_evaluation_inputs(
         return inputs
     from .dft import load_pseudo_family
 
-    dft = LabelingWorkChain.get_protocol_inputs(dft_protocol, dft_overrides)
+    dft = LabellingWorkChain.get_protocol_inputs(dft_protocol, dft_overrides)
     inputs['pseudo_family'] = orm.Str(load_pseudo_family(dft['pseudo_family']).label)
     inputs['kpoints_spacing'] = orm.Float(dft['kpoints_spacing'])
     inputs['parameters'] = orm.Dict(dft['parameters'])
@@ -173,7 +173,7 @@ class BatchEvaluationWorkChain(WorkChain):
         )
         spec.output(
             'frames',
-            valid_type=TrainingSetData,
+            valid_type=FrameSetData,
             help='One frame per structure (label in `info`), after relaxation if asked: energy (eV), forces (eV/Å), '
             'stress (eV/Å^3, ASE sign: positive = tensile).',
         )
@@ -226,7 +226,7 @@ class BatchEvaluationWorkChain(WorkChain):
         return None
 
     def run_dft(self):
-        """Run one pw.x calculation per structure through ``LabelingWorkChain``."""
+        """Run one pw.x calculation per structure through ``LabellingWorkChain``."""
         parameters = self.inputs.parameters.get_dict()
         if self.inputs.relax_positions.value:
             parameters.setdefault('CONTROL', {})['calculation'] = 'relax'
@@ -241,7 +241,7 @@ class BatchEvaluationWorkChain(WorkChain):
         for key in ('max_concurrent', 'options'):
             if key in self.inputs:
                 inputs[key] = self.inputs[key]
-        node = self.submit(LabelingWorkChain, **inputs)
+        node = self.submit(LabellingWorkChain, **inputs)
         self.report(f'{len(self.inputs.structures)} pw.x calculations in {node.process_label}<{node.pk}>')
         return ToContext(dft=node)
 
@@ -252,5 +252,5 @@ class BatchEvaluationWorkChain(WorkChain):
             return self.exit_codes.ERROR_DFT_FAILED.format(
                 message=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
             )
-        self.out('frames', node.outputs.training_set)
+        self.out('frames', node.outputs.frames)
         return None

@@ -6,10 +6,10 @@ from aiida import orm
 from aiida.engine import WorkChain
 
 from ..calcfunctions.benchmark import assemble_benchmark
+from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from ..data.training_set import TrainingSetData
 from .common import check_species, load_code
-from .evaluation import TestSetEvaluationWorkChain
+from .prediction_errors import PredictionErrorsWorkChain
 from .properties.elastic import ElasticConstantsWorkChain
 from .properties.eos import EquationOfStateWorkChain
 from .properties.phonons import PhononWorkChain
@@ -81,7 +81,7 @@ class BenchmarkWorkChain(WorkChain):
             help='The potentials, by column name (e.g. NequIP64, DeePMD, SNAP, MEAM).',
         )
         spec.input('runner_code', valid_type=orm.AbstractCode, required=False, help='The limlip-runner code.')
-        spec.input('test_set', valid_type=TrainingSetData, required=False, help='Labelled frames for the RMSE rows.')
+        spec.input('test_set', valid_type=FrameSetData, required=False, help='Labelled frames for the RMSE rows.')
         spec.input('dft_code', valid_type=orm.AbstractCode, required=False, help='pw.x: compute the DFT column.')
         spec.input(
             'dft_reference',
@@ -129,7 +129,7 @@ class BenchmarkWorkChain(WorkChain):
         structure: orm.StructureData,
         potentials: dict[str, PotentialData],
         protocol: str = 'fast',
-        test_set: TrainingSetData | None = None,
+        test_set: FrameSetData | None = None,
         dft_code: orm.AbstractCode | str | None = None,
         dft_reference: dict | None = None,
         properties: list[str] | None = None,
@@ -212,7 +212,7 @@ class BenchmarkWorkChain(WorkChain):
                 self.to_context(**{f'{prop}__{column}': self.submit(builder)})
                 count += 1
             if potential is not None and 'test_set' in self.inputs:
-                builder = TestSetEvaluationWorkChain.get_builder_for(
+                builder = PredictionErrorsWorkChain.get_builder_for(
                     self.inputs.runner_code, potential, self.inputs.test_set
                 )
                 builder.metadata.call_link_label = f'errors_{column}'

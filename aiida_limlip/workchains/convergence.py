@@ -10,7 +10,7 @@ from ..analysis.convergence import converged_setting
 from ..protocols import ProtocolMixin
 from .common import load_code
 from .dft import build_pw_base_inputs, load_pseudo_family
-from .labeling import LabelingWorkChain
+from .labelling import LabellingWorkChain
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 
@@ -21,7 +21,7 @@ def analyse_convergence(settings: orm.Dict, **parameters: orm.Dict) -> dict:
 
     ``parameters`` keys are ``cutoff_<i>`` and ``kspacing_<i>``, in the order of ``settings['cutoffs']`` and
     ``settings['kpoints_spacings']``. Returns ``results`` (energies per atom in eV/atom) and ``overrides``, the
-    converged values shaped as overrides of ``LabelingWorkChain.get_builder_from_protocol``.
+    converged values shaped as overrides of ``LabellingWorkChain.get_builder_from_protocol``.
     """
     cutoffs = settings['cutoffs']
     spacings = settings['kpoints_spacings']
@@ -80,7 +80,7 @@ class ConvergenceWorkChain(ProtocolMixin, WorkChain):
         spec.output(
             'overrides',
             valid_type=orm.Dict,
-            help='The converged settings as overrides for LabelingWorkChain.get_builder_from_protocol.',
+            help='The converged settings as overrides for LabellingWorkChain.get_builder_from_protocol.',
         )
         spec.exit_code(401, 'ERROR_SCF_FAILED', message='SCF(s) of the sweep failed: {labels}')
 
@@ -104,17 +104,17 @@ class ConvergenceWorkChain(ProtocolMixin, WorkChain):
         """Return a builder from a protocol; pw.x settings come from the labelling protocol of the same name."""
         code = load_code(code, 'quantumespresso.pw')
         inputs = cls.get_protocol_inputs(protocol, overrides)
-        labeling = LabelingWorkChain.get_protocol_inputs(protocol or cls.get_default_protocol())
+        labelling = LabellingWorkChain.get_protocol_inputs(protocol or cls.get_default_protocol())
         builder = cls.get_builder()
         builder.structure = structure
         builder.code = code
-        builder.pseudo_family = orm.Str(inputs.get('pseudo_family', labeling['pseudo_family']))
-        builder.parameters = orm.Dict(inputs.get('parameters', labeling['parameters']))
+        builder.pseudo_family = orm.Str(inputs.get('pseudo_family', labelling['pseudo_family']))
+        builder.parameters = orm.Dict(inputs.get('parameters', labelling['parameters']))
         builder.cutoffs = orm.List(inputs['cutoffs'])
         builder.dual = orm.Float(inputs['dual'])
         builder.kpoints_spacings = orm.List(inputs['kpoints_spacings'])
         builder.tolerance = orm.Float(inputs['tolerance'])
-        builder.options = orm.Dict(inputs.get('options', labeling.get('options', {})))
+        builder.options = orm.Dict(inputs.get('options', labelling.get('options', {})))
         return builder
 
     def run_sweeps(self):

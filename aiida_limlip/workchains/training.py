@@ -8,14 +8,14 @@ from aiida import orm
 from aiida.engine import WorkChain, if_
 
 from ..calcfunctions.errors import summarize_test_errors
-from ..calcfunctions.training_set import split_training_set
+from ..calcfunctions.frame_set import split_frame_set
 from ..calculations.deepmd import DeepmdTrainingCalculation
 from ..calculations.nequip import NequipCompileCalculation, NequipTrainingCalculation
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..training import nequip as nequip_setup
 from .common import DEFAULT_OPTIONS, load_code
-from .evaluation import TestSetEvaluationWorkChain
+from .prediction_errors import PredictionErrorsWorkChain
 
 #: Architecture name to (training CalcJob entry point, model precision).
 ARCHITECTURES = {
@@ -70,10 +70,10 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
     def define(cls, spec):
         """Define the process specification."""
         super().define(spec)
-        spec.input('training_set', valid_type=TrainingSetData, help='Labelled frames (eV, eV/Å, eV/Å^3) to learn.')
+        spec.input('training_set', valid_type=FrameSetData, help='Labelled frames (eV, eV/Å, eV/Å^3) to learn.')
         spec.input(
             'test_set',
-            valid_type=TrainingSetData,
+            valid_type=FrameSetData,
             required=False,
             help='Held-out frames for the errors; if omitted, split.test_fraction of training_set is held out.',
         )
@@ -110,9 +110,9 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
             cls.run_evaluation,
             cls.finalize,
         )
-        spec.output('train_set', valid_type=TrainingSetData, help='Frames the models were fitted to.')
-        spec.output('validation_set', valid_type=TrainingSetData, help='Frames used for checkpoint selection.')
-        spec.output('test_set', valid_type=TrainingSetData, help='Held-out frames the errors refer to.')
+        spec.output('train_set', valid_type=FrameSetData, help='Frames the models were fitted to.')
+        spec.output('validation_set', valid_type=FrameSetData, help='Frames used for checkpoint selection.')
+        spec.output('test_set', valid_type=FrameSetData, help='Held-out frames the errors refer to.')
         spec.output_namespace(
             'potentials', valid_type=orm.Data, dynamic=True, help='Trained models, model_00, model_01, ...'
         )
@@ -147,12 +147,12 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
         cls,
         code: orm.AbstractCode | str,
         runner_code: orm.AbstractCode | str,
-        training_set: TrainingSetData,
+        training_set: FrameSetData,
         architecture: str,
         protocol: str | None = None,
         overrides: dict | None = None,
         num_models: int = 1,
-        test_set: TrainingSetData | None = None,
+        test_set: FrameSetData | None = None,
         compile_code: orm.AbstractCode | str | None = None,
         options: dict | None = None,
     ):
@@ -226,9 +226,9 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
         if 'test_set' in self.inputs:
             self.ctx.test_set = self.inputs.test_set
         else:
-            parts = split_training_set(data, orm.Float(split['test_fraction']), seed)
+            parts = split_frame_set(data, orm.Float(split['test_fraction']), seed)
             data, self.ctx.test_set = parts['train'], parts['test']
-        parts = split_training_set(data, orm.Float(split.get('validation_fraction', 0.1)), seed)
+        parts = split_frame_set(data, orm.Float(split.get('validation_fraction', 0.1)), seed)
         self.ctx.train_set, self.ctx.validation_set = parts['train'], parts['test']
         self.report(
             f'{self.ctx.train_set.num_frames} training, {self.ctx.validation_set.num_frames} validation and '
@@ -314,7 +314,7 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
     def run_evaluation(self):
         """Score every trained model on the test set with the runner."""
         for label, node in self.ctx.models.items():
-            builder = TestSetEvaluationWorkChain.get_builder_for(
+            builder = PredictionErrorsWorkChain.get_builder_for(
                 self.inputs.runner_code, node.outputs.potential, self.ctx.test_set
             )
             builder.metadata.call_link_label = f'evaluate_{label}'

@@ -8,7 +8,7 @@ from ase.build import bulk
 
 from aiida_limlip.analysis.convergence import converged_setting
 from aiida_limlip.workchains.convergence import ConvergenceWorkChain
-from aiida_limlip.workchains.labeling import LabelingWorkChain
+from aiida_limlip.workchains.labelling import LabellingWorkChain
 
 
 def test_bad_sweeps_are_refused(pw_code, li_family):
@@ -40,8 +40,8 @@ def test_convergence_sweep(pw_code, li_family):
     assert results['ecutrho'] == 4 * results['ecutwfc']
 
     # The converged settings feed the labelling protocol directly.
-    labeling = LabelingWorkChain.get_builder_from_protocol(
+    labelling = LabellingWorkChain.get_builder_from_protocol(
         pw_code, {'x': structure}, overrides=node.outputs.overrides.get_dict()
     )
-    assert labeling.parameters['SYSTEM']['ecutwfc'] == results['ecutwfc']
-    assert labeling.kpoints_spacing.value == results['kpoints_spacing']
+    assert labelling.parameters['SYSTEM']['ecutwfc'] == results['ecutwfc']
+    assert labelling.kpoints_spacing.value == results['kpoints_spacing']

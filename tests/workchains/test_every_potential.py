@@ -15,7 +15,7 @@ from ase.optimize import BFGS
 from ase.phonons import Phonons
 from ase.units import GPa
 
-from aiida_limlip.workchains.evaluation import TestSetEvaluationWorkChain
+from aiida_limlip.workchains.prediction_errors import PredictionErrorsWorkChain
 from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
 from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
 from aiida_limlip.workchains.properties.phonons import PhononWorkChain
@@ -194,7 +194,7 @@ def test_phonons(potential, runner_code, tmp_path):
 
 def test_test_set_errors(potential, runner_code, snap_labelled_set):
     """The RMSEs equal those computed with NumPy from direct predictions on the same frames."""
-    builder = TestSetEvaluationWorkChain.get_builder_for(runner_code, potential, snap_labelled_set)
+    builder = PredictionErrorsWorkChain.get_builder_for(runner_code, potential, snap_labelled_set)
     outputs, _ = run_ok(builder)
     calculator = potential.get_ase_calculator()
     de, df = [], []

@@ -1,4 +1,4 @@
-"""Tests of ``TrainingWorkChain`` and ``TestSetEvaluationWorkChain`` (real training, tiny models)."""
+"""Tests of ``TrainingWorkChain`` and ``PredictionErrorsWorkChain`` (real training, tiny models)."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,8 @@ from ase.stress import voigt_6_to_full_3x3_stress
 
 from aiida_limlip.analysis.errors import prediction_errors
 from aiida_limlip.calcfunctions.errors import compute_test_errors
-from aiida_limlip.data.training_set import TrainingSetData
-from aiida_limlip.workchains.evaluation import TestSetEvaluationWorkChain
+from aiida_limlip.data.frame_set import FrameSetData
+from aiida_limlip.workchains.prediction_errors import PredictionErrorsWorkChain
 from aiida_limlip.workchains.training import TrainingWorkChain
 
 
@@ -74,7 +74,7 @@ def test_compute_test_errors_matches_numpy(snap_labelled_set):
 
 def test_snap_scores_zero_on_its_own_labels(runner_code, snap_potential, snap_labelled_set):
     """Any potential goes through the same evaluation; SNAP reproduces the labels it made (to file precision)."""
-    builder = TestSetEvaluationWorkChain.get_builder_for(runner_code, snap_potential, snap_labelled_set)
+    builder = PredictionErrorsWorkChain.get_builder_for(runner_code, snap_potential, snap_labelled_set)
     results, node = engine.run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     overall = results['errors']['overall']
@@ -94,11 +94,11 @@ def test_bad_inputs_fail_before_submission(runner_code, dp_code, snap_labelled_s
         TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'deepmd', 'huge')
     with pytest.raises(ValueError, match='is set up for `limlip.deepmd.train`'):
         TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'nequip32')
-    tiny = TrainingSetData(snap_labelled_set.get_frames()[:2])
+    tiny = FrameSetData(snap_labelled_set.get_frames()[:2])
     with pytest.raises(ValueError, match='at least 3'):
         TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, tiny, 'deepmd')
     with pytest.raises(ValueError, match='empty'):
-        TrainingSetData([])
+        FrameSetData([])
     builder = TrainingWorkChain.get_builder_from_protocol(dp_code, runner_code, snap_labelled_set, 'deepmd')
     builder.split = orm.Dict({'test_fraction': 1.5, 'validation_fraction': 0.1})
     with pytest.raises(ValueError, match='strictly between 0 and 1'):
@@ -221,7 +221,7 @@ def check_models_in_lammps(lmp_code, potentials, directory):
 def test_nequip_through_the_work_chain(nequip_train_code, runner_code, snap_labelled_set):
     """NequIP64 with a fixed test set: no test split, errors on exactly the given frames, precision recorded."""
     frames = snap_labelled_set.get_frames()
-    training, test = TrainingSetData(frames[:12]), TrainingSetData(frames[12:])
+    training, test = FrameSetData(frames[:12]), FrameSetData(frames[12:])
     builder = TrainingWorkChain.get_builder_from_protocol(
         nequip_train_code, runner_code, training, 'nequip64', 'fast', test_set=test
     )

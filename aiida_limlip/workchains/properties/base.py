@@ -80,7 +80,7 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         potential
             The potential (runner route only).
         protocol
-            ``paper``, ``fast`` (default) or ``demo``; DFT settings come from ``LabelingWorkChain``'s protocol of the
+            ``paper``, ``fast`` (default) or ``demo``; DFT settings come from ``LabellingWorkChain``'s protocol of the
             same name unless the protocol's ``evaluation.dft_protocol`` says otherwise.
         overrides
             Merged recursively into the protocol inputs.

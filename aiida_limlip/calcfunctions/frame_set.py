@@ -1,4 +1,4 @@
-"""Operations on training sets that keep provenance: merge, filter, split, import."""
+"""Operations on frame sets that keep provenance: merge, filter, split, import."""
 
 from __future__ import annotations
 
@@ -6,46 +6,46 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 
 
 @calcfunction
-def merge_training_sets(**training_sets: TrainingSetData) -> TrainingSetData:
+def merge_frame_sets(**frame_sets: FrameSetData) -> FrameSetData:
     """Return one data set with the frames of all inputs, in the order of their keyword names."""
-    if not training_sets:
-        raise ValueError('nothing to merge: give at least one training set')
-    frames = [frame for key in sorted(training_sets) for frame in training_sets[key].get_frames()]
-    return TrainingSetData(frames)
+    if not frame_sets:
+        raise ValueError('nothing to merge: give at least one frame set')
+    frames = [frame for key in sorted(frame_sets) for frame in frame_sets[key].get_frames()]
+    return FrameSetData(frames)
 
 
 @calcfunction
-def filter_training_set(training_set: TrainingSetData, config_classes: orm.List) -> TrainingSetData:
+def filter_frame_set(frames: FrameSetData, config_classes: orm.List) -> FrameSetData:
     """Return the frames whose ``config_class`` is one of ``config_classes``."""
     wanted = set(config_classes.get_list())
-    unknown = wanted - set(training_set.config_classes)
+    unknown = wanted - set(frames.config_classes)
     if unknown:
-        raise ValueError(f'no frames of class(es) {sorted(unknown)}; present: {sorted(training_set.config_classes)}')
-    return TrainingSetData([f for f in training_set.get_frames() if f.info.get('config_class', 'unknown') in wanted])
+        raise ValueError(f'no frames of class(es) {sorted(unknown)}; present: {sorted(frames.config_classes)}')
+    return FrameSetData([f for f in frames.get_frames() if f.info.get('config_class', 'unknown') in wanted])
 
 
 @calcfunction
-def split_training_set(training_set: TrainingSetData, test_fraction: orm.Float, seed: orm.Int) -> dict:
+def split_frame_set(frames: FrameSetData, test_fraction: orm.Float, seed: orm.Int) -> dict:
     """Split randomly into ``train`` and ``test`` (at least one frame each); the same seed gives the same split."""
     fraction = test_fraction.value
     if not 0.0 < fraction < 1.0:
         raise ValueError(f'test_fraction must lie strictly between 0 and 1, got {fraction}')
-    frames = training_set.get_frames()
+    frames = frames.get_frames()
     if len(frames) < 2:
         raise ValueError('a split needs at least two frames')
     order = np.random.default_rng(seed.value).permutation(len(frames))
     count = min(len(frames) - 1, max(1, int(round(fraction * len(frames)))))
     test = sorted(order[:count])
     train = sorted(order[count:])
-    return {'train': TrainingSetData([frames[i] for i in train]), 'test': TrainingSetData([frames[i] for i in test])}
+    return {'train': FrameSetData([frames[i] for i in train]), 'test': FrameSetData([frames[i] for i in test])}
 
 
 @calcfunction
-def import_extxyz(file: orm.SinglefileData, config_class: orm.Str) -> TrainingSetData:
+def import_extxyz(file: orm.SinglefileData, config_class: orm.Str) -> FrameSetData:
     """Import labelled frames from an extended XYZ file (ASE's keys: energy in eV, forces in eV/Å, stress).
 
     The stress must be in eV/Å^3 with ASE's sign (positive = tensile), which is what ASE writes. Frames without a
@@ -59,4 +59,4 @@ def import_extxyz(file: orm.SinglefileData, config_class: orm.Str) -> TrainingSe
         frames = ase.io.read(io.StringIO(handle.read()), index=':', format='extxyz')
     for frame in frames:
         frame.info.setdefault('config_class', config_class.value)
-    return TrainingSetData(frames)
+    return FrameSetData(frames)

@@ -1,4 +1,10 @@
-"""``TrainingSetData``: labelled configurations (energy, forces, stress) as one node."""
+"""``FrameSetData``: a set of frames (structures with energy, forces and stress) as one node.
+
+It holds every set of evaluated structures the project makes: DFT labels from pw.x, the predictions of a potential
+on a batch, relaxed structures, the candidates of an active-learning iteration, training and test sets. The name says
+what it holds, not one use of it: it was ``TrainingSetData`` until the evaluation layer made it the output of every
+batch evaluation.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from aiida import orm
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-__all__ = ('TrainingSetData',)
+__all__ = ('FrameSetData',)
 
 FRAMES_FILE = 'frames.extxyz'
 UNITS = {
@@ -22,7 +28,7 @@ UNITS = {
 }
 
 
-class TrainingSetData(orm.Data):
+class FrameSetData(orm.Data):
     """Labelled frames in the repository as extended XYZ (``frames.extxyz``), read and written by ASE.
 
     Each frame carries its labels as an ASE ``SinglePointCalculator`` (``energy`` in eV, ``forces`` in eV/Å,
@@ -43,7 +49,7 @@ class TrainingSetData(orm.Data):
         super().__init__(**kwargs)
         frames = list(frames)
         if not frames:
-            raise ValueError('a training set needs at least one frame (the data set is empty)')
+            raise ValueError('a frame set needs at least one frame (the data set is empty)')
         labels = None
         for index, atoms in enumerate(frames):
             results = atoms.calc.results if atoms.calc is not None else {}

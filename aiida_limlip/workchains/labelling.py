@@ -1,4 +1,4 @@
-"""``LabelingWorkChain``: DFT labels (energy, forces, stress) for a set of structures, as one training set."""
+"""``LabellingWorkChain``: DFT labels (energy, forces, stress) for a set of structures, as one frame set."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from aiida.engine import WorkChain, while_
 from aiida.plugins import WorkflowFactory
 
 from ..calcfunctions.labels import collect_pw_labels
-from ..data.training_set import TrainingSetData
+from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin, recursive_merge
 from .common import load_code
 from .dft import build_pw_base_inputs, load_pseudo_family
@@ -41,15 +41,15 @@ def validate_inputs(inputs: dict, _) -> str | None:
     return None
 
 
-class LabelingWorkChain(ProtocolMixin, WorkChain):
-    """Run one pw.x SCF (``PwBaseWorkChain``) per structure and gather the complete labels into a training set.
+class LabellingWorkChain(ProtocolMixin, WorkChain):
+    """Run one pw.x SCF (``PwBaseWorkChain``) per structure and gather the complete labels into one frame set.
 
     A structure whose SCF still fails after the base work chain's restarts is reported and left out; the work chain
-    then returns the training set of the others with exit code 401, whose message lists what failed (the reasons
+    then returns the frames of the others with exit code 401, whose message lists what failed (the reasons
     are in the report, and the failed ``PwBaseWorkChain`` nodes stay in the graph under ``scf_<label>``).
     """
 
-    _protocol_file = 'labeling.yaml'
+    _protocol_file = 'labelling.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -84,8 +84,8 @@ class LabelingWorkChain(ProtocolMixin, WorkChain):
         spec.inputs.validator = validate_inputs
         spec.outline(cls.setup, while_(cls.has_pending)(cls.submit_batch, cls.inspect_batch), cls.collect)
         spec.output(
-            'training_set',
-            valid_type=TrainingSetData,
+            'frames',
+            valid_type=FrameSetData,
             required=False,
             help='The labelled frames: energy (eV), forces (eV/Å), stress (eV/Å^3, ASE sign).',
         )
@@ -190,7 +190,7 @@ class LabelingWorkChain(ProtocolMixin, WorkChain):
                 self.ctx.finished[label] = node
 
     def collect(self):
-        """Gather the complete labels into one training set."""
+        """Gather the complete labels into one frame set."""
         total = len(self.inputs.structures)
         if not self.ctx.finished:
             return self.exit_codes.ERROR_ALL_STRUCTURES_FAILED
@@ -205,15 +205,13 @@ class LabelingWorkChain(ProtocolMixin, WorkChain):
             outputs[f'structure_{label}'] = node.outputs.output_structure if relaxed else self.inputs.structures[label]
             outputs[f'parameters_{label}'] = node.outputs.output_parameters
             outputs[f'trajectory_{label}'] = node.outputs.output_trajectory
-        training_set = collect_pw_labels(
+        frames = collect_pw_labels(
             config_classes=orm.Dict({k: v for k, v in classes.items() if k in self.ctx.finished}),
             **outputs,
             metadata={'call_link_label': 'collect'},
         )
-        self.out('training_set', training_set)
-        self.report(
-            f'training set {training_set.pk}: {training_set.num_frames} frames, classes {training_set.config_classes}'
-        )
+        self.out('frames', frames)
+        self.report(f'FrameSetData<{frames.pk}>: {frames.num_frames} frames, classes {frames.config_classes}')
         if self.ctx.failed:
             labels = ', '.join(sorted(self.ctx.failed))
             return self.exit_codes.ERROR_SOME_STRUCTURES_FAILED.format(

@@ -1,4 +1,4 @@
-"""Tests of ``LabelingWorkChain`` with the real pw.x (fast protocol)."""
+"""Tests of ``LabellingWorkChain`` with the real pw.x (fast protocol)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from aiida.common.links import LinkType
 from ase import units
 from ase.build import bulk
 
-from aiida_limlip.workchains.labeling import LabelingWorkChain
+from aiida_limlip.workchains.labelling import LabellingWorkChain
 
 
 def small_structures():
@@ -21,20 +21,20 @@ def small_structures():
 
 
 def test_protocols_and_bad_inputs(pw_code, li_family, runner_code):
-    assert set(LabelingWorkChain.get_available_protocols()) == {'paper', 'fast', 'demo'}
-    paper = LabelingWorkChain.get_protocol_inputs('paper')
+    assert set(LabellingWorkChain.get_available_protocols()) == {'paper', 'fast', 'demo'}
+    paper = LabellingWorkChain.get_protocol_inputs('paper')
     assert paper['parameters']['SYSTEM']['ecutwfc'] == 100.0
     assert paper['parameters']['SYSTEM']['degauss'] == pytest.approx(0.27 / 13.605693, abs=1e-4)
     structures = small_structures()
     with pytest.raises(ValueError, match="unknown protocol 'exact'"):
-        LabelingWorkChain.get_builder_from_protocol(pw_code, structures, protocol='exact')
+        LabellingWorkChain.get_builder_from_protocol(pw_code, structures, protocol='exact')
     with pytest.raises(ValueError, match='not for `quantumespresso.pw`'):
-        LabelingWorkChain.get_builder_from_protocol(runner_code, structures)
+        LabellingWorkChain.get_builder_from_protocol(runner_code, structures)
     with pytest.raises(ValueError, match='no structures'):
-        LabelingWorkChain.get_builder_from_protocol(pw_code, {})
+        LabellingWorkChain.get_builder_from_protocol(pw_code, {})
     with pytest.raises(ValueError, match='family `nope` is not installed'):
-        LabelingWorkChain.get_builder_from_protocol(pw_code, structures, overrides={'pseudo_family': 'nope'})
-    builder = LabelingWorkChain.get_builder_from_protocol(pw_code, structures)
+        LabellingWorkChain.get_builder_from_protocol(pw_code, structures, overrides={'pseudo_family': 'nope'})
+    builder = LabellingWorkChain.get_builder_from_protocol(pw_code, structures)
     builder.structures = {'sodium': orm.StructureData(ase=bulk('Na', 'bcc', a=4.2))}
     with pytest.raises(ValueError, match=r"no pseudopotential for \['Na'\]"):
         engine.submit(builder)
@@ -45,12 +45,12 @@ def test_labels_match_pw_outputs(pw_code, li_family):
     """Stored labels equal the PwCalculation outputs, in the documented units and ASE's stress sign."""
     # 80/320 Ry (instead of the fast protocol's 30/120) so that stress and dE/dV can be compared physically.
     overrides = {'parameters': {'SYSTEM': {'ecutwfc': 80.0, 'ecutrho': 320.0}}}
-    builder = LabelingWorkChain.get_builder_from_protocol(
+    builder = LabellingWorkChain.get_builder_from_protocol(
         pw_code, small_structures(), protocol='fast', overrides=overrides, config_classes={'displaced': 'rattled'}
     )
     _, node = engine.run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
-    training_set = node.outputs.training_set
+    training_set = node.outputs.frames
     assert training_set.num_frames == 3
     assert training_set.labels == ['energy', 'forces', 'stress']
     assert training_set.config_classes == {'rattled': 1, 'unknown': 2}
@@ -101,13 +101,13 @@ def test_labels_match_pw_outputs(pw_code, li_family):
 def test_one_failed_scf_leaves_a_complete_set_of_the_others(pw_code, li_family):
     """An impossible setting (one band for six electrons) fails one SCF; the others form the training set."""
     structures = small_structures()
-    builder = LabelingWorkChain.get_builder_from_protocol(
+    builder = LabellingWorkChain.get_builder_from_protocol(
         pw_code, structures, protocol='fast', overrides={'structure_parameters': {'expanded': {'SYSTEM': {'nbnd': 1}}}}
     )
     _, node = engine.run_get_node(builder)
-    assert node.exit_status == LabelingWorkChain.exit_codes.ERROR_SOME_STRUCTURES_FAILED.status
+    assert node.exit_status == LabellingWorkChain.exit_codes.ERROR_SOME_STRUCTURES_FAILED.status
     assert '1 of 3 SCFs failed: expanded' in node.exit_message
-    training_set = node.outputs.training_set
+    training_set = node.outputs.frames
     assert sorted(frame.info['label'] for frame in training_set.get_frames()) == ['compressed', 'displaced']
     assert training_set.labels == ['energy', 'forces', 'stress']
     report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))

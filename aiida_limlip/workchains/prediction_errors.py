@@ -1,4 +1,4 @@
-"""``TestSetEvaluationWorkChain``: score any potential on a labelled test set with one runner job."""
+"""``PredictionErrorsWorkChain``: score any potential on a labelled test set with one runner job."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from aiida.engine import ToContext, WorkChain
 
 from ..calcfunctions.errors import compute_test_errors
 from ..calculations.runner import RunnerCalculation
+from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from ..data.training_set import TrainingSetData
 from .common import DEFAULT_OPTIONS, load_code
 
 
@@ -20,7 +20,7 @@ def validate_inputs(inputs: dict, _) -> str | None:
     return None
 
 
-class TestSetEvaluationWorkChain(WorkChain):
+class PredictionErrorsWorkChain(WorkChain):
     """Predict energy, forces and stress of every test frame in one runner job, then compute the errors.
 
     The same code scores trained models and fixed potentials (SNAP, MEAM), so their errors are comparable.
@@ -31,7 +31,7 @@ class TestSetEvaluationWorkChain(WorkChain):
         """Define the process specification."""
         super().define(spec)
         spec.input('potential', valid_type=PotentialData, help='The potential to score.')
-        spec.input('test_set', valid_type=TrainingSetData, help='Labelled frames (eV, eV/Å, eV/Å^3).')
+        spec.input('test_set', valid_type=FrameSetData, help='Labelled frames (eV, eV/Å, eV/Å^3).')
         spec.expose_inputs(
             RunnerCalculation,
             namespace='runner',
@@ -58,7 +58,7 @@ class TestSetEvaluationWorkChain(WorkChain):
         cls,
         code: orm.AbstractCode | str,
         potential: PotentialData,
-        test_set: TrainingSetData,
+        test_set: FrameSetData,
         options: dict | None = None,
     ):
         """Return a builder that scores ``potential`` on ``test_set`` with the runner ``code``.

@@ -1,11 +1,11 @@
 """Wall time of DFT labelling per structure, and AiiDA's overhead as a ratio to pw.x's own wall time.
 
-Runs LabelingWorkChain through the daemon of the current profile on a 2-atom bcc cell and on a 54-atom
+Runs LabellingWorkChain through the daemon of the current profile on a 2-atom bcc cell and on a 54-atom
 (3x3x3 conventional, one vacancy: 53 atoms) cell, and prints, per case: pw.x's wall time (from its output), the
 work chain's wall time, and their ratio (the per-structure cost of going through AiiDA, measured in the same run).
 
-    python benchmarks/labeling_timing.py --protocol fast
-    python benchmarks/labeling_timing.py --protocol paper --cases 2   # the paper settings take minutes to hours
+    python benchmarks/labelling_timing.py --protocol fast
+    python benchmarks/labelling_timing.py --protocol paper --cases 2   # the paper settings take minutes to hours
 """
 
 import argparse
@@ -35,13 +35,13 @@ def main():
     if not get_daemon_client().is_daemon_running:
         get_daemon_client().start_daemon()
     from aiida_limlip.structures.seeds import kpoint_mesh
-    from aiida_limlip.workchains.labeling import LabelingWorkChain
+    from aiida_limlip.workchains.labelling import LabellingWorkChain
 
-    print(f'protocol {args.protocol}: {LabelingWorkChain.get_available_protocols()[args.protocol]}')
+    print(f'protocol {args.protocol}: {LabellingWorkChain.get_available_protocols()[args.protocol]}')
     print(f'{"atoms":>6} {"k-mesh":>10} {"pw.x wall (s)":>14} {"work chain (s)":>15} {"ratio":>7}  pk')
     for key in args.cases.split(','):
         atoms = cases()[key]
-        builder = LabelingWorkChain.get_builder_from_protocol(
+        builder = LabellingWorkChain.get_builder_from_protocol(
             args.code, {f'cell_{key}': orm.StructureData(ase=atoms)}, protocol=args.protocol
         )
         start = time.monotonic()

@@ -1,17 +1,17 @@
-"""Tests of ``TrainingSetData`` and its provenance-keeping operations."""
+"""Tests of ``FrameSetData`` and its provenance-keeping operations."""
 
 import numpy as np
 import pytest
 from aiida import orm
 from ase.build import bulk
 
-from aiida_limlip.calcfunctions.training_set import (
-    filter_training_set,
+from aiida_limlip.calcfunctions.frame_set import (
+    filter_frame_set,
     import_extxyz,
-    merge_training_sets,
-    split_training_set,
+    merge_frame_sets,
+    split_frame_set,
 )
-from aiida_limlip.data.training_set import TrainingSetData
+from aiida_limlip.data.frame_set import FrameSetData
 
 
 def make_frames(count, config_class='bulk', seed=0):
@@ -21,7 +21,7 @@ def make_frames(count, config_class='bulk', seed=0):
         atoms = bulk('Li', 'bcc', a=3.4 + 0.01 * index, cubic=True).repeat((2, 1, 1))
         atoms.positions += rng.normal(0, 0.02, atoms.positions.shape)
         frames.append(
-            TrainingSetData.make_frame(
+            FrameSetData.make_frame(
                 atoms,
                 energy=-7.6 + 0.01 * index,
                 forces=rng.normal(0, 0.1, (4, 3)),
@@ -34,7 +34,7 @@ def make_frames(count, config_class='bulk', seed=0):
 
 def test_round_trip_and_attributes():
     frames = make_frames(3) + make_frames(2, 'vacancy', seed=1)
-    node = TrainingSetData(frames)
+    node = FrameSetData(frames)
     assert node.num_frames == 5
     assert node.config_classes == {'bulk': 3, 'vacancy': 2}
     assert node.labels == ['energy', 'forces', 'stress']
@@ -52,15 +52,15 @@ def test_round_trip_and_attributes():
 def test_full_stress_tensor_is_stored_in_voigt_order():
     atoms = bulk('Li', 'bcc', a=3.4)
     tensor = np.array([[1.0, 6.0, 5.0], [6.0, 2.0, 4.0], [5.0, 4.0, 3.0]])
-    frame = TrainingSetData.make_frame(atoms, energy=0.0, stress=tensor)
+    frame = FrameSetData.make_frame(atoms, energy=0.0, stress=tensor)
     assert frame.get_stress() == pytest.approx([1, 2, 3, 4, 5, 6])
 
 
 def test_empty_or_unlabelled_sets_are_refused():
     with pytest.raises(ValueError, match='empty'):
-        TrainingSetData([])
+        FrameSetData([])
     with pytest.raises(ValueError, match='no energy'):
-        TrainingSetData([bulk('Li')])
+        FrameSetData([bulk('Li')])
 
 
 def test_deepmd_export(tmp_path):
@@ -68,11 +68,9 @@ def test_deepmd_export(tmp_path):
     from deepmd.utils.data import DeepmdData
 
     frames = make_frames(3) + [
-        TrainingSetData.make_frame(
-            bulk('Li', 'bcc', a=3.4), energy=-1.9, forces=np.zeros((1, 3)), stress=np.full(6, 1e-3)
-        )
+        FrameSetData.make_frame(bulk('Li', 'bcc', a=3.4), energy=-1.9, forces=np.zeros((1, 3)), stress=np.full(6, 1e-3))
     ]
-    folders = TrainingSetData(frames).write_deepmd(tmp_path)
+    folders = FrameSetData(frames).write_deepmd(tmp_path)
     assert len(folders) == 2  # one system per composition / atom count
     data = DeepmdData(str(folders[1]), set_prefix='set', type_map=['Li'])
     data.add('energy', 1, atomic=False, must=True, high_prec=True)
@@ -91,31 +89,31 @@ def test_deepmd_export(tmp_path):
 
 
 def test_split_is_deterministic_disjoint_and_keeps_provenance():
-    node = TrainingSetData(make_frames(10)).store()
-    first = split_training_set(node, orm.Float(0.3), orm.Int(1))
-    second = split_training_set(node, orm.Float(0.3), orm.Int(1))
+    node = FrameSetData(make_frames(10)).store()
+    first = split_frame_set(node, orm.Float(0.3), orm.Int(1))
+    second = split_frame_set(node, orm.Float(0.3), orm.Int(1))
     assert first['test'].num_frames == 3 and first['train'].num_frames == 7
     energies = lambda s: sorted(f.get_potential_energy() for f in s.get_frames())  # noqa: E731
     assert energies(first['test']) == energies(second['test'])
     assert not set(energies(first['test'])) & set(energies(first['train']))
-    assert first['test'].creator.base.links.get_incoming().get_node_by_label('training_set').uuid == node.uuid
+    assert first['test'].creator.base.links.get_incoming().get_node_by_label('frames').uuid == node.uuid
     with pytest.raises(ValueError, match='strictly between'):
-        split_training_set(node, orm.Float(1.0), orm.Int(1))
+        split_frame_set(node, orm.Float(1.0), orm.Int(1))
 
 
 def test_merge_and_filter():
-    bulk_set = TrainingSetData(make_frames(3)).store()
-    vacancy_set = TrainingSetData(make_frames(2, 'vacancy', seed=2)).store()
-    merged = merge_training_sets(a=bulk_set, b=vacancy_set)
+    bulk_set = FrameSetData(make_frames(3)).store()
+    vacancy_set = FrameSetData(make_frames(2, 'vacancy', seed=2)).store()
+    merged = merge_frame_sets(a=bulk_set, b=vacancy_set)
     assert merged.num_frames == 5 and merged.config_classes == {'bulk': 3, 'vacancy': 2}
-    only_vacancy = filter_training_set(merged, orm.List(['vacancy']))
+    only_vacancy = filter_frame_set(merged, orm.List(['vacancy']))
     assert only_vacancy.config_classes == {'vacancy': 2}
     with pytest.raises(ValueError, match='no frames of class'):
-        filter_training_set(merged, orm.List(['surface']))
+        filter_frame_set(merged, orm.List(['surface']))
 
 
 def test_import_extxyz(tmp_path):
-    path = TrainingSetData(make_frames(2)).write_extxyz(tmp_path / 'data.extxyz')
+    path = FrameSetData(make_frames(2)).write_extxyz(tmp_path / 'data.extxyz')
     imported = import_extxyz(orm.SinglefileData(path), orm.Str('external'))
     assert imported.num_frames == 2
     assert imported.labels == ['energy', 'forces', 'stress']
@@ -127,12 +125,12 @@ def test_provenance_graph_of_a_split(tmp_path):
     from aiida.cmdline.commands.cmd_node import graph_generate
     from click.testing import CliRunner
 
-    parent = TrainingSetData(make_frames(4)).store()
-    test_set = split_training_set(parent, orm.Float(0.5), orm.Int(3))['test']
+    parent = FrameSetData(make_frames(4)).store()
+    test_set = split_frame_set(parent, orm.Float(0.5), orm.Int(3))['test']
     output = tmp_path / 'graph.dot'
     result = CliRunner().invoke(
         graph_generate, ['-a', '2', '-d', '0', '-f', 'dot', '-O', str(output), str(test_set.pk)]
     )
     assert result.exit_code == 0, result.output
     graph = output.read_text()
-    assert parent.uuid.split('-')[0] in graph and 'split_training_set' in graph
+    assert parent.uuid.split('-')[0] in graph and 'split_frame_set' in graph
