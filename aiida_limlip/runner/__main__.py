@@ -10,10 +10,24 @@ from pathlib import Path
 
 from . import files
 
+#: Process exit status of the runner by error reason (the parser reads the reason from ``error.json``).
+EXIT_STATUS = {'input': 2, 'potential': 3, 'not_converged': 4, 'nan': 4, 'task': 5, 'output': 6, 'internal': 7}
+#: Fraction of the job's wall time a long task may use; the rest is for writing the results.
+WALLTIME_FRACTION = 0.9
 
-def _write_error(directory: Path, reason: str, message: str) -> None:
+
+class RunnerError(Exception):
+    """A failure with a reason for ``error.json``."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _write_error(directory: Path, reason: str, message: str) -> int:
     (directory / files.ERROR_FILE).write_text(json.dumps({'reason': reason, 'message': message}, indent=1))
     print(f'limlip-runner: {reason}: {message}', file=sys.stderr)
+    return EXIT_STATUS[reason]
 
 
 def run(directory: Path | str = '.') -> int:
@@ -25,65 +39,115 @@ def run(directory: Path | str = '.') -> int:
     directory = Path(directory)
     try:
         return _run(directory)
+    except RunnerError as exception:
+        return _write_error(directory, exception.reason, str(exception))
     except Exception as exception:  # noqa: BLE001 - a bug of ours must still leave an error report
-        _write_error(directory, 'internal', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
-        return 7
+        return _write_error(directory, 'internal', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
 
 
 def _run(directory: Path) -> int:
     import ase.io
 
-    from .calculators import PotentialSpecError, make_calculator_factory, set_thread_count
-    from .tasks import TASKS, UNITS, TaskFailedError, TaskInputError, validate_task_parameters
+    from .base import TaskContext, TaskFailedError, TaskInputError
+    from .calculators import PotentialSpecError, make_calculator_factory
+    from .tasks import UNITS, get_task
 
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.time()
     try:
         request = json.loads((directory / files.INPUT_FILE).read_text())
-        task = request['task']
-        parameters = validate_task_parameters(task, request.get('parameters'))
+        task = get_task(request['task'])
+        parameters = task.validate(request.get('parameters'))
         structures = ase.io.read(directory / files.STRUCTURES_FILE, index=':', format='extxyz')
+        labels = request.get('labels') or [f'structure_{index:06d}' for index in range(len(structures))]
+        if len(labels) != len(structures):
+            raise TaskInputError(f'{len(labels)} labels for {len(structures)} structures')
+        for atoms, label in zip(structures, labels, strict=True):
+            atoms.info['label'] = label
+        task.validate_structures(structures, parameters)
     except (OSError, KeyError, ValueError, TaskInputError) as exception:
-        _write_error(directory, 'input', f'{type(exception).__name__}: {exception}')
-        return 2
+        raise RunnerError('input', f'{type(exception).__name__}: {exception}') from exception
 
     try:
-        set_thread_count()
-        factory = make_calculator_factory(request['potential'], directory / files.POTENTIAL_DIR)
+        calculator = make_calculator_factory(request['potential'], directory / files.POTENTIAL_DIR)
+        ensemble = [
+            make_calculator_factory(spec, directory / files.ensemble_dir(index))
+            for index, spec in enumerate(request.get('ensemble') or [])
+        ]
     except (PotentialSpecError, ImportError, OSError) as exception:
-        _write_error(directory, 'potential', f'{type(exception).__name__}: {exception}')
-        return 3
+        raise RunnerError('potential', f'{type(exception).__name__}: {exception}') from exception
+    if ensemble and not task.uses_ensemble:
+        raise RunnerError('input', f'task {task.name!r} takes no ensemble')
 
+    max_seconds = request.get('max_seconds')
+    deadline = None
+    if max_seconds:
+        deadline = time.monotonic() + max_seconds * WALLTIME_FRACTION - (time.perf_counter() - start)
+    context = TaskContext(calculator, ensemble, deadline)
     try:
-        frames, output_structures = TASKS[task].function(structures, factory, parameters)
+        output = task.function(structures, context, parameters)
     except TaskFailedError as exception:
-        _write_error(directory, exception.reason, str(exception))
-        return 4
+        raise RunnerError(exception.reason if exception.reason in EXIT_STATUS else 'task', str(exception)) from None
     except TaskInputError as exception:
-        _write_error(directory, 'input', str(exception))
-        return 2
+        raise RunnerError('input', str(exception)) from None
     except Exception as exception:  # noqa: BLE001 - any failure of the backend is reported, never half-written
-        _write_error(directory, 'task', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
-        return 5
+        message = f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}'
+        raise RunnerError('task', message) from exception
 
-    results = {
-        'task': task,
-        'parameters': parameters,
-        'units': UNITS,
-        'frames': frames,
-        'wall_time': time.perf_counter() - start,
-    }
     try:
-        if output_structures is not None:
-            ase.io.write(directory / files.RELAXED_FILE, output_structures, format='extxyz')
-        # Written last and in one go, so a results file exists only for a complete run.
-        temporary = directory / (files.RESULTS_FILE + '.part')
-        temporary.write_text(json.dumps(results))
-        temporary.rename(directory / files.RESULTS_FILE)
+        _write_outputs(directory, task, parameters, labels, output, UNITS, time.perf_counter() - start, started)
     except Exception as exception:  # noqa: BLE001 - e.g. a full disk, or a structure ASE cannot write
-        _write_error(directory, 'output', f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}')
-        return 6
-    print(f'limlip-runner: task {task} on {len(structures)} structure(s) done in {results["wall_time"]:.2f} s')
+        message = f'{type(exception).__name__}: {exception}\n{traceback.format_exc()}'
+        raise RunnerError('output', message) from exception
+    print(
+        f'limlip-runner: task {task.name} on {len(structures)} structure(s) done in {time.perf_counter() - start:.2f} s'
+    )
     return 0
+
+
+def output_labels(task, labels: list[str], count: int) -> list[str]:
+    """Return the labels of the output frames: the inputs' for one frame per input, ``image_NN`` for a path."""
+    if task.output == 'path':
+        return [f'image_{index:02d}' for index in range(count)]
+    return list(labels)
+
+
+def _write_outputs(
+    directory: Path, task, parameters: dict, labels: list[str], output, units: dict, wall: float, started: float
+):
+    """Write the output frames, the per-run records and, last and in one go, ``results.json``.
+
+    ``wall_time`` (s) runs from the start of the task's set-up (after Python and the runner are imported) to the
+    writing of the results; ``started`` and ``finished`` are Unix times, to place the job on a timeline.
+    """
+    import ase.io
+    import numpy as np
+
+    frame_labels = output_labels(task, labels, len(output.frames))
+    for atoms, label in zip(output.frames, frame_labels, strict=True):
+        atoms.info = {'label': label}
+    ase.io.write(directory / files.FRAMES_FILE, output.frames, format='extxyz')
+    for label, trajectory in zip(labels, output.trajectories or [], strict=False):
+        np.savez(directory / files.thermo_file(label), **trajectory.thermo)
+        if trajectory.samples:
+            ase.io.write(directory / files.samples_file(label), trajectory.samples, format='extxyz')
+        if trajectory.deviation is not None:
+            np.savez(directory / files.deviation_file(label), **trajectory.deviation)
+    items = dict(zip(['path'] if task.output == 'path' else labels, output.summaries, strict=True))
+    results = {
+        'task': task.name,
+        'output': task.output,
+        'parameters': parameters,
+        'units': units,
+        'labels': frame_labels,
+        'items': items,
+        'wall_time': wall,
+        'started': started,
+        'finished': time.time(),
+    }
+    # Written last and in one go, so a results file exists only for a complete run.
+    temporary = directory / (files.RESULTS_FILE + '.part')
+    temporary.write_text(json.dumps(results))
+    temporary.rename(directory / files.RESULTS_FILE)
 
 
 def main() -> None:

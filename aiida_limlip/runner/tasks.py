@@ -1,238 +1,215 @@
-"""Tasks of the runner: each evaluates one potential over a batch of structures.
+"""The runner's tasks: the one place a new kind of evaluation is added (no AiiDA).
 
-A task is a function ``(structures, calculator_factory, parameters) -> (frames, output_structures)``, where
-``frames`` is a list of JSON-serialisable dictionaries (one per input structure, in order) and ``output_structures``
-a list of ``Atoms`` (or ``None`` when the task produces no new structures). Units are ASE's: eV, Å, eV/Å, eV/Å^3;
-stresses are in ASE's sign convention (positive = tensile, pressure = -trace/3) and Voigt order xx, yy, zz, yz, xz, xy.
+Each :class:`~aiida_limlip.runner.base.Task` declares its parameters (default, meaning, unit, check) and the kind of
+output it makes: ``frames`` (one evaluated or relaxed structure per input), ``trajectory`` (an MD run per input: thermo
+record, sampled frames, model deviation) or ``path`` (a nudged elastic band through the inputs). The CalcJob, the
+parser and the work chains read these declarations; none of them has a case per task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator, PropertyNotImplementedError
-from ase.calculators.singlepoint import SinglePointCalculator
+from ase.units import GPa
 
-from ..analysis.structures import scale_to_volume
+from . import md, neb
+from .base import (
+    CONSTRAINTS,
+    Parameter,
+    Task,
+    TaskContext,
+    TaskFailedError,
+    TaskInputError,
+    TaskOutput,
+    apply_constraints,
+    boolean,
+    evaluate,
+    label_of,
+    one_of,
+    positive,
+    positive_integer,
+)
 
-CalculatorFactory = Callable[[], Calculator]
-TaskResult = tuple[list[dict[str, Any]], list[Atoms] | None]
-
+#: Units of the numbers in the runner's results.
 UNITS = {
     'energy': 'eV',
     'forces': 'eV/Å',
     'stress': 'eV/Å^3 (Voigt xx yy zz yz xz xy; positive = tensile)',
     'volume': 'Å^3',
-    'pressure': 'eV/Å^3 (positive = compressed)',
     'fmax': 'eV/Å',
+    **{f'thermo.{key}': unit for key, unit in md.THERMO_UNITS.items()},
+    'path.energies': 'eV',
+    'path.reaction_coordinate': 'Å',
+    'path.barrier_forward': 'eV',
+    'path.barrier_backward': 'eV',
 }
 
-
-class TaskInputError(ValueError):
-    """The task name or its parameters are invalid."""
+OPTIMIZERS = ('BFGS', 'FIRE', 'LBFGS')
 
 
-class TaskFailedError(RuntimeError):
-    """The task ran but could not produce its result (e.g. a relaxation did not converge)."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Task:
-    """A named runner task, its function, its default parameters and what each parameter means."""
-
-    name: str
-    function: Callable[..., TaskResult]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    help: dict[str, str] = field(default_factory=dict)
-
-
-def _evaluate(atoms: Atoms, want_stress: bool = True) -> dict[str, Any]:
-    """Return energy, forces and (if the calculator provides it) stress of ``atoms``.
-
-    The calculator is then replaced by a single-point calculator holding exactly these values: ``atoms`` carries its
-    own results from here on. Machine-learning calculators are shared by the structures of a batch (loading the model
-    is the slow part), and a shared calculator's results belong to whichever structure it evaluated last.
-    """
-    frame: dict[str, Any] = {
-        'natoms': len(atoms),
-        'energy': float(atoms.get_potential_energy()),
-        'forces': atoms.get_forces().tolist(),
-        'volume': float(atoms.get_volume()),
-    }
-    if want_stress and all(atoms.pbc):
-        try:
-            frame['stress'] = atoms.get_stress(voigt=True).tolist()
-        except PropertyNotImplementedError:
-            frame['stress'] = None
-    results = {'energy': frame['energy'], 'forces': np.array(frame['forces'])}
-    if frame.get('stress') is not None:
-        results['stress'] = np.array(frame['stress'])
-    atoms.calc = SinglePointCalculator(atoms, **results)
-    return frame
-
-
-def singlepoint(structures: list[Atoms], factory: CalculatorFactory, parameters: dict) -> TaskResult:
-    """Energy, forces and stress of every structure."""
-    frames = []
-    for atoms in structures:
-        atoms = atoms.copy()
-        atoms.calc = factory()
-        frames.append(_evaluate(atoms, want_stress=parameters['stress']))
-    return frames, None
-
-
-def _optimizer(name: str):
+def optimizer_class(name: str):
+    """Return ASE's optimizer class ``name``."""
     from ase import optimize
 
-    try:
-        return {'BFGS': optimize.BFGS, 'FIRE': optimize.FIRE, 'LBFGS': optimize.LBFGS}[name]
-    except KeyError as exception:
-        raise TaskInputError(f'unknown optimizer {name!r}; choose BFGS, FIRE or LBFGS') from exception
+    return {'BFGS': optimize.BFGS, 'FIRE': optimize.FIRE, 'LBFGS': optimize.LBFGS, 'MDMin': optimize.MDMin}[name]
 
 
-def _relax_one(atoms: Atoms, factory: CalculatorFactory, parameters: dict) -> tuple[Atoms, dict[str, Any]]:
+def singlepoint(structures: list[Atoms], context: TaskContext, parameters: dict) -> TaskOutput:
+    """Energy, forces and stress of every structure."""
+    frames, summaries = [], []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = context.calculator()
+        summaries.append(evaluate(atoms, stress=parameters['stress']))
+        frames.append(atoms)
+    return TaskOutput(frames, summaries)
+
+
+def relax_structure(atoms: Atoms, context: TaskContext, parameters: dict) -> tuple[Atoms, dict[str, Any]]:
+    """Relax one structure: the optimizer, then the fallback optimizer if it did not converge.
+
+    Returns the relaxed Atoms (owning its results) and its summary: energy, forces are evaluated at the end;
+    ``converged``, ``steps`` (all optimizers), ``optimizers`` used and ``fmax`` (the residual force, eV/Å).
+    """
     from ase.filters import FrechetCellFilter
 
     atoms = atoms.copy()
-    atoms.calc = factory()
+    atoms.calc = context.calculator()
+    apply_constraints(atoms, parameters['constraints'])
     if parameters['relax_cell']:
         target = FrechetCellFilter(
             atoms,
             hydrostatic_strain=parameters['hydrostatic_strain'],
             constant_volume=parameters['constant_volume'],
-            scalar_pressure=parameters['pressure'],
+            scalar_pressure=parameters['pressure'] * GPa,
         )
     else:
         target = atoms
-    optimizer = _optimizer(parameters['optimizer'])(target, logfile=None)
-    converged = bool(optimizer.run(fmax=parameters['fmax'], steps=parameters['max_steps']))
+    steps, used, converged = 0, [], False
+    runs = [(parameters['optimizer'], parameters['max_steps'])]
+    if parameters['fallback_optimizer']:
+        runs.append((parameters['fallback_optimizer'], parameters['fallback_steps'] or parameters['max_steps']))
+    for name, limit in runs:
+        optimizer = optimizer_class(name)(target, logfile=None)
+        converged = bool(optimizer.run(fmax=parameters['fmax'], steps=limit))
+        steps += int(optimizer.get_number_of_steps())
+        used.append(name)
+        if converged:
+            break
     fmax = float(np.sqrt((target.get_forces() ** 2).sum(axis=1).max()))
-    frame = _evaluate(atoms)
-    frame['converged'] = converged
-    frame['steps'] = int(optimizer.get_number_of_steps())
-    frame['fmax'] = fmax
-    return atoms, frame
+    summary = evaluate(atoms)
+    summary.update(converged=converged, steps=steps, optimizers=used, fmax=fmax)
+    atoms.set_constraint()
+    return atoms, summary
 
 
-def relax(structures: list[Atoms], factory: CalculatorFactory, parameters: dict) -> TaskResult:
-    """Relax positions (and, with ``relax_cell``, the cell) of every structure; fails if any does not converge."""
-    frames, relaxed = [], []
+def relax(structures: list[Atoms], context: TaskContext, parameters: dict) -> TaskOutput:
+    """Relax the positions (and, with ``relax_cell``, the cell) of every structure.
+
+    A structure that does not reach ``fmax`` is accepted if its residual force is below ``accept_fmax``; otherwise
+    the task fails, unless ``require_convergence`` is off (the summary then says ``converged: false`` and gives the
+    residual, and the work chain decides).
+    """
+    frames, summaries = [], []
     for index, atoms in enumerate(structures):
-        final, frame = _relax_one(atoms, factory, parameters)
-        if not frame['converged'] and parameters['require_convergence']:
+        relaxed, summary = relax_structure(atoms, context, parameters)
+        accepted = summary['converged'] or (
+            parameters['accept_fmax'] is not None and summary['fmax'] <= parameters['accept_fmax']
+        )
+        if not accepted and parameters['require_convergence']:
             raise TaskFailedError(
                 'not_converged',
-                f'structure {index} did not relax to fmax={parameters["fmax"]} eV/Å in {parameters["max_steps"]} '
-                f'steps (reached {frame["fmax"]:.2e})',
+                f'{label_of(atoms, index)} did not relax to fmax={parameters["fmax"]} eV/Å in {summary["steps"]} '
+                f'steps ({" then ".join(summary["optimizers"])}); residual force {summary["fmax"]:.2e} eV/Å',
             )
-        frames.append(frame)
-        relaxed.append(final)
-    return frames, relaxed
+        summary['accepted'] = accepted
+        frames.append(relaxed)
+        summaries.append(summary)
+    return TaskOutput(frames, summaries)
 
 
-def eos(structures: list[Atoms], factory: CalculatorFactory, parameters: dict) -> TaskResult:
-    """Energy and pressure on a grid of isotropically scaled volumes around every structure.
-
-    ``volume_strains`` are fractional volume changes: V = V_input * (1 + strain). With ``relax_positions`` the
-    atoms relax at each fixed cell (needed for structures with free internal coordinates, not for bcc).
-    """
-    strains = [float(s) for s in parameters['volume_strains']]
-    if len(strains) < 5:
-        raise TaskInputError('volume_strains needs at least 5 values for an equation-of-state fit')
-    if min(strains) <= -1.0:
-        raise TaskInputError('volume_strains must be larger than -1 (a positive volume)')
-    frames = []
-    for atoms in structures:
-        volumes, energies, pressures = [], [], []
-        for strain in strains:
-            scaled = scale_to_volume(atoms, atoms.get_volume() * (1.0 + strain))
-            if parameters['relax_positions']:
-                scaled, frame = _relax_one(
-                    scaled, factory, {**RELAX_DEFAULTS, 'relax_cell': False, 'fmax': parameters['fmax']}
-                )
-            else:
-                scaled.calc = factory()
-                frame = _evaluate(scaled)
-            volumes.append(frame['volume'])
-            energies.append(frame['energy'])
-            stress = frame.get('stress')
-            pressures.append(-sum(stress[:3]) / 3.0 if stress is not None else None)
-        frames.append({'natoms': len(atoms), 'volumes': volumes, 'energies': energies, 'pressures': pressures})
-    return frames, None
+def _check_relax(parameters: dict) -> str | None:
+    if parameters['fallback_optimizer'] == parameters['optimizer']:
+        return 'fallback_optimizer must differ from optimizer (or be null)'
+    if parameters['accept_fmax'] is not None and parameters['accept_fmax'] < parameters['fmax']:
+        return 'accept_fmax must be at least fmax'
+    return None
 
 
-RELAX_DEFAULTS = {
-    'relax_cell': False,
-    'hydrostatic_strain': False,
-    'constant_volume': False,
-    'pressure': 0.0,
-    'fmax': 1e-3,
-    'max_steps': 500,
-    'optimizer': 'BFGS',
-    'require_convergence': True,
+RELAX_PARAMETERS = {
+    'relax_cell': Parameter(False, 'also relax the cell (ASE FrechetCellFilter)', boolean),
+    'hydrostatic_strain': Parameter(False, 'only allow isotropic cell changes', boolean),
+    'constant_volume': Parameter(False, 'keep the volume fixed while relaxing the cell shape', boolean),
+    'pressure': Parameter(0.0, 'external scalar pressure for the cell relaxation (GPa)'),
+    'fmax': Parameter(1e-3, 'force threshold (eV/Å); for the cell, on stress x volume / atoms (eV)', positive),
+    'max_steps': Parameter(500, 'steps of the optimizer', positive_integer),
+    'optimizer': Parameter('BFGS', 'BFGS, FIRE or LBFGS', one_of(*OPTIMIZERS)),
+    'fallback_optimizer': Parameter(
+        'FIRE',
+        'optimizer that continues from where `optimizer` stopped unconverged (FIRE copes with the rough energy '
+        'surfaces of some potentials, e.g. MEAM slabs that stall BFGS near 1e-3 eV/Å); null: none',
+        one_of(*OPTIMIZERS),
+    ),
+    'fallback_steps': Parameter(None, 'steps of the fallback optimizer (default: max_steps)', positive_integer),
+    'require_convergence': Parameter(
+        True, 'fail the task if a structure is not accepted; false: report it and go on', boolean
+    ),
+    'accept_fmax': Parameter(
+        None, 'accept a structure whose residual force is below this (eV/Å) although it missed fmax', positive
+    ),
+    'constraints': CONSTRAINTS,
 }
 
 TASKS: dict[str, Task] = {
-    'singlepoint': Task(
-        'singlepoint',
-        singlepoint,
-        {'stress': True},
-        {'stress': 'compute the stress (periodic structures only)'},
-    ),
-    'relax': Task(
-        'relax',
-        relax,
-        RELAX_DEFAULTS,
-        {
-            'relax_cell': 'also relax the cell (ASE FrechetCellFilter)',
-            'hydrostatic_strain': 'only allow isotropic cell changes',
-            'constant_volume': 'keep the volume fixed while relaxing the cell shape',
-            'pressure': 'external scalar pressure (eV/Å^3)',
-            'fmax': 'force convergence threshold (eV/Å); for the cell, on stress times volume per atom',
-            'max_steps': 'maximum number of optimizer steps',
-            'optimizer': 'BFGS, FIRE or LBFGS',
-            'require_convergence': 'fail the task if a structure does not reach fmax',
-        },
-    ),
-    'eos': Task(
-        'eos',
-        eos,
-        {
-            'volume_strains': [-0.06, -0.045, -0.03, -0.015, 0.0, 0.015, 0.03, 0.045, 0.06],
-            'relax_positions': False,
-            'fmax': 1e-3,
-        },
-        {
-            'volume_strains': 'fractional volume changes V/V_input - 1 of the grid (at least 5)',
-            'relax_positions': 'relax the atoms at each fixed volume',
-            'fmax': 'force threshold (eV/Å) for relax_positions',
-        },
-    ),
+    task.name: task
+    for task in (
+        Task(
+            'singlepoint',
+            singlepoint,
+            'frames',
+            {'stress': Parameter(True, 'compute the stress (periodic structures only)', boolean)},
+            'Energy, forces and stress of every structure.',
+            moves_atoms=False,
+        ),
+        Task(
+            'relax',
+            relax,
+            'frames',
+            RELAX_PARAMETERS,
+            'Relax positions (and optionally the cell) of every structure; fall back to FIRE if needed.',
+            check=_check_relax,
+        ),
+        md.TASK,
+        neb.TASK,
+    )
 }
 
 
-def validate_task_parameters(task: str, parameters: dict | None) -> dict[str, Any]:
-    """Return the full parameters of ``task``: its defaults updated with ``parameters``.
+def get_task(name: str) -> Task:
+    """Return the task ``name``.
 
     Raises
     ------
     TaskInputError
-        If the task is unknown or a parameter is not one of the task's.
+        If there is no such task.
     """
-    if task not in TASKS:
-        raise TaskInputError(f'unknown runner task {task!r}; available: {", ".join(sorted(TASKS))}')
-    parameters = dict(parameters or {})
-    unknown = sorted(set(parameters) - set(TASKS[task].defaults))
-    if unknown:
-        raise TaskInputError(
-            f'unknown parameter(s) {unknown} for task {task!r}; allowed: {", ".join(sorted(TASKS[task].defaults))}'
-        )
-    return {**TASKS[task].defaults, **parameters}
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise TaskInputError(f'unknown runner task {name!r}; available: {", ".join(sorted(TASKS))}') from None
+
+
+def validate_task_parameters(task: str, parameters: dict | None) -> dict[str, Any]:
+    """Return the full parameters of ``task``: its defaults updated with ``parameters``, each checked.
+
+    Raises
+    ------
+    TaskInputError
+        If the task is unknown, a parameter is not one of the task's, or a value is invalid.
+    """
+    return get_task(task).validate(parameters)
+
+
+__all__ = ('TASKS', 'UNITS', 'TaskFailedError', 'TaskInputError', 'get_task', 'validate_task_parameters')
