@@ -149,6 +149,24 @@ def fit_cubic_tensor(
     }
 
 
+def fit_strains(
+    components: Sequence[int],
+    magnitudes: Sequence[float],
+    stresses: np.ndarray,
+    reference_stress: np.ndarray | None = None,
+) -> dict:
+    """Fit the elastic tensor to whatever strains were applied.
+
+    The full tensor if all six Voigt components were strained, else the cubic two-direction fit (components 0 and 3;
+    symmetry fills the rest, for costly DFT).
+
+    Arguments and result as :func:`fit_elastic_tensor`.
+    """
+    if len(set(components)) == 6:
+        return fit_elastic_tensor(components, magnitudes, stresses, reference_stress)
+    return fit_cubic_tensor(components, magnitudes, stresses, reference_stress)
+
+
 def cubic_constants(tensor: np.ndarray) -> dict[str, float]:
     """Return C11, C12, C44 (GPa), averaged over the equivalent entries of a cubic tensor, and the Zener ratio.
 

@@ -110,6 +110,16 @@ def _segments(bandpath) -> tuple[list[np.ndarray], list[int], list[tuple[int, st
     return np.split(kpts, ends[:-1]), ends, points
 
 
+#: Lowest frequency (THz) above which a crystal counts as dynamically stable: small imaginary frequencies near Gamma
+#: come from finite displacements and the acoustic sum rule, not from an instability.
+STABILITY_THRESHOLD = -0.05
+
+
+def is_dynamically_stable(min_frequency: float) -> bool:
+    """Return whether the lowest phonon frequency (THz, negative = imaginary) shows a dynamically stable crystal."""
+    return bool(min_frequency > STABILITY_THRESHOLD)
+
+
 def phonon_results(
     params: dict,
     forces: Sequence[np.ndarray],

@@ -52,3 +52,16 @@ def scale_to_volume(atoms: Atoms, volume: float) -> Atoms:
     factor = (volume / atoms.get_volume()) ** (1.0 / 3.0)
     scaled.set_cell(np.asarray(atoms.cell) * factor, scale_atoms=True)
     return scaled
+
+
+def vacuum_axes(atoms: Atoms, min_gap: float = 4.0) -> list[bool]:
+    """Return, per cell axis, whether the atoms leave an empty gap wider than ``min_gap`` (Å) along it (a slab)."""
+    scaled = atoms.get_scaled_positions(wrap=True)
+    result = []
+    for axis in range(3):
+        spacing = np.linalg.norm(np.cross(*(atoms.cell[j] for j in range(3) if j != axis)))
+        height = atoms.get_volume() / spacing  # distance between the lattice planes normal to this axis
+        values = np.sort(scaled[:, axis])
+        gaps = np.diff(np.concatenate([values, [values[0] + 1.0]])) * height
+        result.append(bool(gaps.max() > min_gap))
+    return result

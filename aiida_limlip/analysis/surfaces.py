@@ -16,6 +16,7 @@ import numpy as np
 from ase import Atoms
 
 from .structures import conventional_standard_structure
+from .units import EV_PER_ANGSTROM2_TO_J_PER_M2
 
 
 def check_miller_index(miller: Sequence[int]) -> tuple[int, int, int]:
@@ -151,6 +152,39 @@ def surface_energy(slab_energy: float, slab_natoms: int, bulk_energy_per_atom: f
     if area <= 0:
         raise ValueError(f'the surface area must be positive, got {area}')
     return (slab_energy - slab_natoms * bulk_energy_per_atom) / (2.0 * area)
+
+
+def facet_surface_energies(
+    slabs: dict[str, dict], slab_energies: dict[str, float], bulk_energy_per_atom: float
+) -> tuple[dict[str, float], dict[str, dict]]:
+    """Return gamma per facet (eV/Å^2) and per-facet details (with gamma also in J/m^2) of several slabs.
+
+    Parameters
+    ----------
+    slabs
+        Slab label to its metadata: ``facet`` (label), ``natoms``, ``area`` (Å^2), ...
+    slab_energies
+        Slab label to its energy (eV).
+    bulk_energy_per_atom
+        Energy per atom of the bulk reference (eV/atom).
+
+    Raises
+    ------
+    ValueError
+        If a surface energy is not positive: the slab or the bulk reference is wrong (or the potential is).
+    """
+    energies, details = {}, {}
+    for label, info in slabs.items():
+        gamma = surface_energy(slab_energies[label], info['natoms'], bulk_energy_per_atom, info['area'])
+        energies[info['facet']] = gamma
+        details[info['facet']] = {
+            **info,
+            'surface_energy': gamma,
+            'surface_energy_J_m2': gamma * EV_PER_ANGSTROM2_TO_J_PER_M2,
+        }
+    if any(gamma <= 0 for gamma in energies.values()):
+        raise ValueError(f'a surface energy is not positive: {energies}; the slab or bulk reference is wrong')
+    return energies, details
 
 
 def _wulff_shape(bulk: Atoms, surface_energies: dict):

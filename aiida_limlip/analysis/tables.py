@@ -46,6 +46,71 @@ PAPER_TABLE = {
 }
 
 
+#: Above this mean energy offset (meV/atom) a potential has another energy zero than pw.x (SNAP, MEAM): the table
+#: then shows the centred energy RMSE, and says so in the notes.
+ENERGY_OFFSET_LIMIT = 50.0
+
+
+def eos_rows(results: dict) -> tuple[dict, list[str]]:
+    """Return the Table 1 rows of an equation of state's results (and notes)."""
+    return {'lattice_constant': results['lattice_constant'], 'bulk_modulus': results['bulk_modulus']}, []
+
+
+def elastic_rows(results: dict) -> tuple[dict, list[str]]:
+    """Return the Table 1 rows of elastic constants' results."""
+    return {key: results.get(key) for key in ('C11', 'C12', 'C44', 'zener_anisotropy')}, []
+
+
+def vacancy_rows(results: dict) -> tuple[dict, list[str]]:
+    """Return the Table 1 row of a vacancy formation energy's results."""
+    return {'vacancy_formation_energy': results['vacancy_formation_energy']}, []
+
+
+def surfaces_rows(results: dict) -> tuple[dict, list[str]]:
+    """Return the Table 1 rows of surface energies' results ((100), (110) and (111))."""
+    energies = results['surface_energies']
+    return {f'surface_energy_{facet}': energies.get(facet) for facet in ('100', '110', '111')}, []
+
+
+def errors_rows(errors: dict) -> tuple[dict, list[str]]:
+    """Return the RMSE rows of test-set errors; the energy RMSE is centred for a potential of another energy zero."""
+    overall, notes, key = errors['overall'], [], 'energy'
+    if abs(errors.get('energy_offset', 0.0)) > ENERGY_OFFSET_LIMIT:
+        key = 'energy_centered'
+        notes.append('energy RMSE centred: the potential has another energy zero than the DFT labels')
+    values = {
+        'energy_rmse': (overall.get(key) or {}).get('rmse'),
+        'force_rmse': (overall.get('forces') or {}).get('rmse'),
+        'stress_rmse': (overall.get('stress') or {}).get('rmse'),
+    }
+    return values, notes
+
+
+#: Property name (as in the registry of property work chains) to the function giving its Table 1 rows.
+ROW_FUNCTIONS = {
+    'eos': eos_rows,
+    'elastic': elastic_rows,
+    'vacancy': vacancy_rows,
+    'surfaces': surfaces_rows,
+    'errors': errors_rows,
+}
+
+
+def column_values(results: dict[str, dict]) -> tuple[dict[str, float | None], list[str]]:
+    """Return the Table 1 values of one column from its results by property name, and its notes.
+
+    ``results`` may also hold ``reference``: given values by row key (e.g. the DFT column of an earlier run).
+    """
+    values: dict[str, float | None] = dict(results.get('reference', {}))
+    notes: list[str] = []
+    for name, function in ROW_FUNCTIONS.items():
+        if name in results:
+            rows, row_notes = function(results[name])
+            values.update(rows)
+            notes += row_notes
+    return values, notes
+
+
 def _number(value) -> float | None:
     """Return ``value`` as a float, or None if it is missing or not finite."""
     if value is None or not math.isfinite(float(value)):

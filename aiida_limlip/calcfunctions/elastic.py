@@ -54,8 +54,7 @@ def fit_elastic_constants(frames: FrameSetData, strains: orm.Dict) -> dict:
     stresses = np.array([by_label[label].get_stress(voigt=True) for label in labels]) / GPa
     reference = by_label[REFERENCE].get_stress(voigt=True) / GPa
     try:
-        fit_function = elastic.fit_elastic_tensor if len(set(components)) == 6 else elastic.fit_cubic_tensor
-        fit = fit_function(components, magnitudes, stresses, reference_stress=reference)
+        fit = elastic.fit_strains(components, magnitudes, stresses, reference_stress=reference)
         moduli = elastic.derived_moduli(np.array(fit['symmetric_tensor']))
         cubic = elastic.cubic_constants(np.array(fit['symmetric_tensor'])) if is_cubic(by_label[REFERENCE]) else {}
     except ValueError as exception:

@@ -27,7 +27,7 @@ def volume_scaled_structures(structure: orm.StructureData, volume_strains: orm.L
 def collect_eos_data(frames: FrameSetData) -> orm.ArrayData:
     """Return the E-V grid of evaluated ``volume_NN`` frames: ``volumes`` (Å^3), ``energies`` (eV), ``pressures``.
 
-    One row (the layout of the runner's ``eos`` task), sorted by label; a frame without stress has a NaN pressure.
+    One row, sorted by label; a frame without stress has a NaN pressure.
     """
     by_label = frames_by_label(frames)
     labels = sorted(label for label in by_label if label.startswith('volume_'))
@@ -57,7 +57,7 @@ def fit_equation_of_state(eos_data: orm.ArrayData, structure: orm.StructureData)
     try:
         fit = fit_birch_murnaghan(volumes, energies)
     except (ValueError, RuntimeError) as exception:
-        return ExitCode(400, f'the Birch-Murnaghan fit failed: {exception}')
+        return ExitCode(411, f'the Birch-Murnaghan fit failed: {exception}')
 
     atoms = structure.get_ase()
     natoms = len(atoms)

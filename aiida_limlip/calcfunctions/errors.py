@@ -4,55 +4,42 @@ from __future__ import annotations
 
 import numpy as np
 from aiida import orm
-from aiida.engine import calcfunction
+from aiida.engine import ExitCode, calcfunction
 
 from ..analysis.errors import ERROR_UNITS, prediction_errors
-from ..calculations.runner import frame_labels
 from ..data.frame_set import FrameSetData
 
 
-def frames_as_dicts(frames) -> list[dict]:
-    """Return the labels of ASE frames as dictionaries for :func:`prediction_errors`."""
-    result = []
-    for atoms in frames:
-        results = atoms.calc.results
-        result.append(
-            {
-                'natoms': len(atoms),
-                'energy': results['energy'],
-                'forces': results.get('forces'),
-                'stress': results.get('stress'),
-            }
-        )
-    return result
+def frames_as_dicts(frames, stress: bool = True) -> list[dict]:
+    """Return the results of ASE frames as dictionaries for :func:`prediction_errors`."""
+    return [
+        {
+            'natoms': len(atoms),
+            'energy': atoms.calc.results['energy'],
+            'forces': atoms.calc.results.get('forces'),
+            'stress': atoms.calc.results.get('stress') if stress else None,
+        }
+        for atoms in frames
+    ]
 
 
 @calcfunction
-def compute_test_errors(test_set: FrameSetData, predictions: orm.ArrayData) -> orm.Dict:
-    """Return RMSE and MAE of a potential's predictions on ``test_set``, overall and per configuration class.
+def compute_test_errors(test_set: FrameSetData, predictions: FrameSetData) -> orm.Dict | ExitCode:
+    """Return RMSE and MAE of a potential's ``predictions`` on ``test_set``, overall and per configuration class.
 
-    ``predictions`` is the ``arrays`` output of a runner single-point job over the frames of ``test_set``
-    (``energies`` in eV, ``stresses`` in eV/Å^3, ``forces_frame_NNNNNN`` in eV/Å). Energy in meV/atom, forces in
-    meV/Å (per Cartesian component), stress in GPa (per component of the 3x3 tensor).
+    ``predictions`` holds the potential's frames in the order of ``test_set`` (the ``frames`` of an evaluation of
+    it). Energy in meV/atom, forces in meV/Å (per Cartesian component), stress in GPa (per component of the 3x3
+    tensor); stress errors only if both sides have stresses.
     """
-    frames = test_set.get_frames()
-    if 'stress' not in test_set.labels:
-        for atoms in frames:
-            atoms.calc.results.pop('stress', None)
-    labels = frame_labels(len(frames))
-    energies = predictions.get_array('energies')
-    stresses = predictions.get_array('stresses')
-    predicted = [
-        {
-            'natoms': len(atoms),
-            'energy': float(energies[index]),
-            'forces': predictions.get_array(f'forces_{label}'),
-            'stress': stresses[index] if np.all(np.isfinite(stresses[index])) else None,
-        }
-        for index, (atoms, label) in enumerate(zip(frames, labels, strict=True))
-    ]
-    classes = [atoms.info.get('config_class', 'unknown') for atoms in frames]
-    return orm.Dict(prediction_errors(frames_as_dicts(frames), predicted, classes))
+    reference, predicted = test_set.get_frames(), predictions.get_frames()
+    stress = 'stress' in test_set.labels and 'stress' in predictions.labels
+    classes = [atoms.info.get('config_class', 'unknown') for atoms in reference]
+    try:
+        return orm.Dict(
+            prediction_errors(frames_as_dicts(reference, stress), frames_as_dicts(predicted, stress), classes)
+        )
+    except ValueError as exception:
+        return ExitCode(410, f'the predictions do not match the test set: {exception}')
 
 
 @calcfunction

@@ -47,7 +47,7 @@ def phonon_analysis(frames: FrameSetData, phonopy: orm.Dict, settings: orm.Dict)
             params, forces, npoints=settings['npoints'], mesh=settings['mesh'], path=settings.get('path')
         )
     except ValueError as exception:
-        return ExitCode(410, f'the phonon analysis failed: {exception}')
+        return ExitCode(411, f'the phonon analysis failed: {exception}')
 
     bands = orm.BandsData()
     bands.set_cell(params['cell'])
@@ -74,7 +74,7 @@ def phonon_analysis(frames: FrameSetData, phonopy: orm.Dict, settings: orm.Dict)
         },
         'path': data['path'],
         'units': {'min_frequency': 'THz', 'max_frequency': 'THz', 'special_points': 'THz'},
-        'dynamically_stable': bool(data['min_frequency'] > -0.05),
+        'dynamically_stable': phonons.is_dynamically_stable(data['min_frequency']),
     }
     return {
         'results': orm.Dict(results),

@@ -51,14 +51,11 @@ def surface_energies(frames: FrameSetData, slabs: orm.Dict, structure: orm.Struc
     by_label = frames_by_label(frames)
     bulk = by_label['bulk']
     bulk_energy = bulk.get_potential_energy() / len(bulk)
-    energies, details = {}, {}
-    for label, info in slabs.get_dict().items():
-        slab = by_label[label]
-        gamma = surfaces.surface_energy(slab.get_potential_energy(), len(slab), bulk_energy, info['area'])
-        energies[info['facet']] = gamma
-        details[info['facet']] = {**info, 'surface_energy': gamma, 'surface_energy_J_m2': gamma * 16.02176634}
-    if any(gamma <= 0 for gamma in energies.values()):
-        return ExitCode(410, f'a surface energy is not positive: {energies}; the slab or bulk reference is wrong')
+    slab_energies = {label: by_label[label].get_potential_energy() for label in slabs.keys()}
+    try:
+        energies, details = surfaces.facet_surface_energies(slabs.get_dict(), slab_energies, bulk_energy)
+    except ValueError as exception:
+        return ExitCode(410, str(exception))
     atoms = structure.get_ase()
     wulff = surfaces.wulff_analysis(atoms, energies)
     with tempfile.TemporaryDirectory() as directory:

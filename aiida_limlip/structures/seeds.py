@@ -138,30 +138,3 @@ def generate_seeds(settings: SeedSettings, seed: int = 0) -> list[tuple[str, str
         if len(atoms) > settings.max_atoms:
             raise ValueError(f'seed `{label}` has {len(atoms)} atoms, more than max_atoms={settings.max_atoms}')
     return seeds
-
-
-def vacuum_axes(atoms: Atoms, min_gap: float = 4.0) -> list[bool]:
-    """Return, per cell axis, whether the atoms leave an empty gap wider than ``min_gap`` (Å) along it (a slab)."""
-    scaled = atoms.get_scaled_positions(wrap=True)
-    result = []
-    for axis in range(3):
-        spacing = np.linalg.norm(np.cross(*(atoms.cell[j] for j in range(3) if j != axis)))
-        height = atoms.get_volume() / spacing  # distance between the lattice planes normal to this axis
-        values = np.sort(scaled[:, axis])
-        gaps = np.diff(np.concatenate([values, [values[0] + 1.0]])) * height
-        result.append(bool(gaps.max() > min_gap))
-    return result
-
-
-def kpoint_mesh(atoms: Atoms, spacing: float, min_gap: float = 4.0) -> list[int]:
-    """Return a Monkhorst-Pack mesh with at most ``spacing`` (1/Å, 2*pi NOT included) between k-points.
-
-    n_i = ceil(|b_i| / spacing), where b_i are the reciprocal vectors without the 2*pi factor (|b_i| = 1/d_i, d_i
-    the spacing of the lattice planes). The paper's 0.02 1/Å thus gives 15x15x15 for the cubic bcc cell (a = 3.434
-    Å); with 2*pi included it would be 92x92x92. Axes across a vacuum gap get one k-point.
-    """
-    if spacing <= 0:
-        raise ValueError(f'the k-point spacing must be positive, got {spacing}')
-    reciprocal = np.linalg.norm(np.linalg.inv(np.asarray(atoms.cell)).T, axis=1)
-    mesh = [max(1, int(np.ceil(length / spacing - 1e-9))) for length in reciprocal]
-    return [1 if vacuum else n for n, vacuum in zip(mesh, vacuum_axes(atoms, min_gap), strict=True)]

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..protocols import recursive_merge
+from ..utils import recursive_merge
 
 #: File names inside the training job's working directory.
 CONFIG_FILE = 'config.yaml'

@@ -5,7 +5,9 @@ import pytest
 from ase.build import bcc100, bulk
 from ase.neighborlist import neighbor_list
 
-from aiida_limlip.structures.seeds import CONFIG_CLASSES, SeedSettings, generate_seeds, kpoint_mesh, vacuum_axes
+from aiida_limlip.analysis.structures import vacuum_axes
+from aiida_limlip.structures.seeds import CONFIG_CLASSES, SeedSettings, generate_seeds
+from aiida_limlip.workchains.dft import kpoint_mesh
 
 
 def test_seeds_cover_every_class_and_are_sane():
