@@ -358,6 +358,15 @@ class PotentialData(orm.Data):
         for name in self.filenames:
             (directory / name).write_bytes(self.base.repository.get_object_content(name, mode='rb'))
 
+    def local_copy_list(self, target: str) -> list[tuple[str, str, str]]:
+        """Return a CalcJob ``local_copy_list`` that puts the potential's files into the folder ``target``."""
+        return [(self.uuid, name, f'{target}/{name}') for name in self.filenames]
+
+    @property
+    def has_lammps_pair_style(self) -> bool:
+        """Return whether LAMMPS can run this potential (SNAP, MEAM, any LAMMPS style, DeePMD's plugin)."""
+        return bool(self.base.attributes.get('pair_style'))
+
     def get_lammps_commands(self, directory: str | pathlib.Path = '.') -> list[str]:
         """Return the ``pair_style`` and ``pair_coeff`` lines, with files expected in ``directory``."""
         return lammps_commands(self.to_runner_spec(), directory)
@@ -371,35 +380,3 @@ class PotentialData(orm.Data):
         if temporary:  # the files live as long as the calculator
             weakref.finalize(calculator, shutil.rmtree, directory, True)
         return calculator
-
-
-def deepmd_ensemble_lammps_commands(
-    potentials: Sequence[PotentialData],
-    directory: str | pathlib.Path,
-    out_freq: int = 10,
-    out_file: str = 'model_devi.out',
-) -> list[str]:
-    """Write the models of a DeePMD ensemble into ``directory`` and return LAMMPS lines that run it.
-
-    LAMMPS integrates with the first model and, every ``out_freq`` steps, writes the ensemble's model deviation
-    (max, min and mean over atoms of the force spread, eV/Å; and of the virial) to ``out_file``.
-
-    Raises
-    ------
-    ValueError
-        If a potential is not a DeePMD model or the models' species differ.
-    """
-    potentials = list(potentials)
-    if not potentials or any(p.kind != 'deepmd' for p in potentials):
-        raise ValueError('a DeePMD ensemble needs one or more potentials of kind deepmd')
-    if any(p.species != potentials[0].species for p in potentials):
-        raise ValueError('the models of an ensemble must share their species (type_map)')
-    directory = pathlib.Path(directory).resolve()
-    paths = []
-    for index, potential in enumerate(potentials):
-        potential.write_files(directory / f'model_{index:02d}')
-        paths.append(str(directory / f'model_{index:02d}' / potential.filenames[0]))
-    style = f'pair_style deepmd {" ".join(paths)}'
-    if len(paths) > 1:
-        style += f' out_freq {int(out_freq)} out_file {out_file}'
-    return [style, f'pair_coeff * * {" ".join(potentials[0].species)}']

@@ -1,4 +1,4 @@
-"""Parser of ``RunnerCalculation``: turn ``results.json`` (and ``relaxed.extxyz``) into nodes."""
+"""Parser of ``RunnerCalculation``: the runner's files into nodes, the same for every task of a kind."""
 
 from __future__ import annotations
 
@@ -10,102 +10,109 @@ from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
-from ..calculations.runner import frame_labels
+from ..calculations.runner import input_labels
 from ..runner import files
+from ..runner.tasks import get_task
+from .common import deviation_node, frame_set, md_status_exit_code, thermo_node, trajectory_node
 
 #: Runner error reasons (``error.json``) to exit-code labels.
 ERROR_EXIT_CODES = {
     'input': 'ERROR_INVALID_INPUT',
     'potential': 'ERROR_POTENTIAL_NOT_LOADED',
-    'not_converged': 'ERROR_RELAXATION_NOT_CONVERGED',
+    'not_converged': 'ERROR_NOT_CONVERGED',
+    'nan': 'ERROR_NON_FINITE',
     'task': 'ERROR_TASK_FAILED',
     'output': 'ERROR_WRITING_OUTPUT',
     'internal': 'ERROR_TASK_FAILED',
 }
 
 
+#: What the ``results`` output keeps of ``results.json`` (times in s; ``started``/``finished`` are Unix times).
+RESULT_KEYS = ('task', 'output', 'units', 'labels', 'items', 'wall_time', 'started', 'finished')
+
+
 class RunnerParser(Parser):
-    """Parse the output of ``limlip-runner``; all outputs are created only from a complete results file."""
+    """Parse the output of ``limlip-runner``; every output is made from complete files before any is attached."""
 
     def parse(self, **kwargs) -> ExitCode | None:
         """Parse the retrieved files."""
+        import ase.io
+
         retrieved = self.retrieved
         names = retrieved.base.repository.list_object_names()
-
         if files.ERROR_FILE in names:
-            try:
-                error = json.loads(retrieved.base.repository.get_object_content(files.ERROR_FILE))
-            except ValueError:
-                error = {'reason': 'task', 'message': 'unreadable error report'}
-            label = ERROR_EXIT_CODES.get(error.get('reason'), 'ERROR_TASK_FAILED')
-            message = error.get('message', '').strip().splitlines()
-            self.logger.error(f'runner error ({error.get("reason")}): {error.get("message")}')
-            return self.exit_codes[label].format(message=message[0] if message else 'no message')
-
+            return self._runner_error(retrieved.base.repository.get_object_content(files.ERROR_FILE))
         if files.RESULTS_FILE not in names:
             return self.exit_codes.ERROR_OUTPUT_MISSING
-
         try:
             results = json.loads(retrieved.base.repository.get_object_content(files.RESULTS_FILE))
-            frames = results['frames']
-        except (ValueError, KeyError) as exception:
-            return self.exit_codes.ERROR_OUTPUT_CORRUPT.format(message=str(exception))
+            items, frame_labels = results['items'], results['labels']
+            task = get_task(results['task'])
+            frames = ase.io.read(
+                io.StringIO(retrieved.base.repository.get_object_content(files.FRAMES_FILE)), index=':', format='extxyz'
+            )
+        except (OSError, ValueError, KeyError) as exception:
+            return self.exit_codes.ERROR_OUTPUT_CORRUPT.format(message=f'{type(exception).__name__}: {exception}')
 
-        if 'frames' in self.node.inputs:
-            labels = frame_labels(self.node.inputs.frames.num_frames)
-        else:
-            labels = sorted(self.node.inputs.structures) if 'structures' in self.node.inputs else []
-        if len(frames) != len(labels):
-            return self.exit_codes.ERROR_OUTPUT_INCOMPLETE.format(got=len(frames), expected=len(labels))
+        labels = input_labels(self.node.inputs)
+        expected = 1 if task.output == 'path' else len(labels)
+        if (
+            len(items) != expected
+            or len(frames) != len(frame_labels)
+            or (task.output != 'path' and len(frames) != expected)
+        ):
+            return self.exit_codes.ERROR_OUTPUT_INCOMPLETE.format(got=len(frames), expected=expected)
 
-        output_structures = {}
-        if files.RELAXED_FILE in names:
-            import ase.io
-
-            content = retrieved.base.repository.get_object_content(files.RELAXED_FILE)
-            relaxed = ase.io.read(io.StringIO(content), index=':', format='extxyz')
-            if len(relaxed) != len(labels):
-                return self.exit_codes.ERROR_OUTPUT_INCOMPLETE.format(got=len(relaxed), expected=len(labels))
-            output_structures = {
-                label: orm.StructureData(ase=atoms) for label, atoms in zip(labels, relaxed, strict=True)
-            }
-
-        arrays = self._build_arrays(results['task'], labels, frames)
-        summary = {
-            'task': results['task'],
-            'units': results.get('units', {}),
-            'wall_time': results.get('wall_time'),
-            'frames': {
-                label: {k: v for k, v in frame.items() if k != 'forces'}
-                for label, frame in zip(labels, frames, strict=True)
-            },
+        outputs = {
+            'results': orm.Dict({key: results.get(key) for key in RESULT_KEYS}),
+            'frames': frame_set(frames, frame_labels, self.node.uuid),
         }
-        # Outputs are attached only after everything above succeeded: no half-written results.
-        self.out('results', orm.Dict(summary))
-        if arrays is not None:
-            self.out('arrays', arrays)
-        for label, structure in output_structures.items():
-            self.out(f'structures.{label}', structure)
+        if task.moves_atoms:
+            for label, atoms in zip(frame_labels, frames, strict=True):
+                outputs[f'structures.{label}'] = orm.StructureData(ase=atoms)
+        if task.output == 'trajectory':
+            timestep = results['parameters']['timestep']
+            try:
+                for label in labels:
+                    outputs.update(self._trajectory_outputs(label, names, timestep))
+            except (OSError, ValueError, KeyError) as exception:
+                return self.exit_codes.ERROR_OUTPUT_CORRUPT.format(message=f'{type(exception).__name__}: {exception}')
+
+        # Outputs are attached only after every file was read: no half-written results.
+        for key, node in outputs.items():
+            self.out(key, node)
+        if task.output == 'trajectory':
+            total = results['parameters']['ramp_steps'] + results['parameters']['steps']
+            for label in labels:
+                exit_code = md_status_exit_code(self, items[label], total)
+                if exit_code:
+                    return exit_code
         return None
 
-    @staticmethod
-    def _build_arrays(task: str, labels: list[str], frames: list[dict]) -> orm.ArrayData | None:
-        """Collect the numeric results into one ``ArrayData`` (units in its ``units`` attribute)."""
-        arrays = orm.ArrayData()
-        if task == 'eos':
-            for key in ('volumes', 'energies', 'pressures'):
-                values = [[np.nan if v is None else v for v in frame[key]] for frame in frames]
-                arrays.set_array(key, np.array(values, dtype=float))
-            arrays.base.attributes.set('units', {'volumes': 'Å^3', 'energies': 'eV', 'pressures': 'eV/Å^3'})
-        else:
-            arrays.set_array('energies', np.array([frame['energy'] for frame in frames], dtype=float))
-            stresses = [frame.get('stress') or [np.nan] * 6 for frame in frames]
-            arrays.set_array('stresses', np.array(stresses, dtype=float))
-            for label, frame in zip(labels, frames, strict=True):
-                arrays.set_array(f'forces_{label}', np.array(frame['forces'], dtype=float))
-            arrays.base.attributes.set(
-                'units',
-                {'energies': 'eV', 'stresses': 'eV/Å^3 (Voigt, positive = tensile)', 'forces': 'eV/Å'},
+    def _runner_error(self, content: str) -> ExitCode:
+        try:
+            error = json.loads(content)
+        except ValueError:
+            error = {'reason': 'task', 'message': 'unreadable error report'}
+        label = ERROR_EXIT_CODES.get(error.get('reason'), 'ERROR_TASK_FAILED')
+        lines = error.get('message', '').strip().splitlines()
+        self.logger.error(f'runner error ({error.get("reason")}): {error.get("message")}')
+        return self.exit_codes[label].format(message=lines[0] if lines else 'no message')
+
+    def _trajectory_outputs(self, label: str, names: list[str], timestep: float) -> dict:
+        """Return the thermo record, sampled frames and model deviation of the MD run of ``label``."""
+        import ase.io
+
+        repository = self.retrieved.base.repository
+        outputs = {}
+        with repository.open(files.thermo_file(label), mode='rb') as handle:
+            outputs[f'thermo.{label}'] = thermo_node(dict(np.load(io.BytesIO(handle.read()))))
+        if files.samples_file(label) in names:
+            samples = ase.io.read(
+                io.StringIO(repository.get_object_content(files.samples_file(label))), index=':', format='extxyz'
             )
-        arrays.base.attributes.set('labels', labels)
-        return arrays
+            outputs[f'trajectory.{label}'] = trajectory_node(samples, timestep)
+        if files.deviation_file(label) in names:
+            with repository.open(files.deviation_file(label), mode='rb') as handle:
+                outputs[f'model_deviation.{label}'] = deviation_node(dict(np.load(io.BytesIO(handle.read()))))
+        return outputs

@@ -10,32 +10,9 @@ from ase.build import bulk
 from aiida_limlip.calculations.deepmd import DeepmdTrainingCalculation
 from aiida_limlip.training.curves import divergence_reason
 
-PARAMETERS = {
-    'model': {
-        'type_map': ['Li'],
-        'descriptor': {
-            'type': 'se_e3',
-            'sel': [40],
-            'rcut_smth': 0.5,
-            'rcut': 6.0,
-            'neuron': [2, 4, 8],
-            'precision': 'float64',
-            'seed': 1,
-        },
-        'fitting_net': {'neuron': [16, 16], 'resnet_dt': True, 'precision': 'float64', 'seed': 1},
-    },
-    'learning_rate': {'type': 'exp', 'decay_steps': 50, 'start_lr': 1e-3, 'stop_lr': 1e-5},
-    'loss': {
-        'type': 'ener',
-        'start_pref_e': 0.02,
-        'limit_pref_e': 1,
-        'start_pref_f': 1000,
-        'limit_pref_f': 1,
-        'start_pref_v': 0.02,
-        'limit_pref_v': 1,
-    },
-    'training': {'numb_steps': 20, 'seed': 1, 'disp_freq': 5, 'save_freq': 20},
-}
+from ..models import deepmd_parameters
+
+PARAMETERS = deepmd_parameters()
 
 
 def test_divergence_criterion():
@@ -58,19 +35,18 @@ def test_invalid_inputs(dp_code, snap_labelled_set):
 
 
 @pytest.mark.slow
-def test_train_and_use_the_model(dp_code, snap_labelled_set, tmp_path):
-    results, node = engine.run_get_node(
-        DeepmdTrainingCalculation, code=dp_code, training_set=snap_labelled_set, parameters=orm.Dict(PARAMETERS)
-    )
-    assert node.is_finished_ok, node.exit_message
-    curve = results['learning_curve']
-    assert list(curve.get_array('step')) == [1, 5, 10, 15, 20]
+def test_train_and_use_the_model(tiny_potentials, tmp_path):
+    """The session's DeePMD model (trained by this CalcJob): learning curve, and inference as deepmd-kit's own."""
+    potential = tiny_potentials['DeePMD']
+    node = potential.creator
+    assert node.process_class is DeepmdTrainingCalculation and node.is_finished_ok
+    curve = node.outputs.learning_curve
+    assert list(curve.get_array('step')) == [1, *range(100, 1001, 100)]
     # Columns are mapped by name: the learning rate starts at start_lr and decays exponentially towards stop_lr.
     rate = curve.get_array('lr')
-    assert rate[0] == pytest.approx(1e-3, rel=0.01)
-    assert np.all(np.diff(rate) < 0) and rate[-1] > 1e-5
+    assert rate[0] == pytest.approx(5e-3, rel=0.01)
+    assert np.all(np.diff(rate) < 0) and rate[-1] > 1e-4 * 0.99
     assert np.all(curve.get_array('rmse_f_trn') > 0) and np.all(np.isfinite(curve.get_array('rmse_e_val')))
-    potential = results['potential']
     assert potential.kind == 'deepmd' and potential.precision == 'float64' and potential.cutoff == 6.0
 
     # The node's calculator is deepmd-kit's own inference on the stored model file.

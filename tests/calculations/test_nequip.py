@@ -10,14 +10,8 @@ from aiida_limlip.calculations.nequip import NequipCompileCalculation, NequipTra
 from aiida_limlip.calculations.runner import RunnerCalculation
 from aiida_limlip.training import nequip as nequip_setup
 
-TINY = {
-    'num_layers': 2,
-    'l_max': 1,
-    'num_features': 8,
-    'radial_mlp_width': 8,
-    'max_epochs': 2,
-    'batch_size': 2,
-}
+from ..models import TINY_NEQUIP as TINY
+from ..models import train_nequip as train
 
 
 def test_config_follows_settings():
@@ -91,27 +85,22 @@ def finite_difference_error(potential, delta: float = 1e-3) -> float:
     return worst
 
 
-def train(code, training_set, **settings):
-    return engine.run_get_node(
-        NequipTrainingCalculation,
-        code=code,
-        training_set=training_set,
-        parameters=orm.Dict({**TINY, **settings}),
-    )
-
-
 @pytest.mark.slow
-def test_train_float32_and_float64(nequip_train_code, snap_labelled_set, runner_code):
-    """Both precisions train, load in the runner with the right shapes, and float64 really computes in float64."""
+def test_train_float32_and_float64(tiny_potentials, snap_labelled_set, runner_code):
+    """Both precisions train (the session's models, from this CalcJob), load in the runner with the right shapes,
+    and float64 really computes in float64."""
+    from ..models import MATRIX_NEQUIP
+
     errors = {}
-    for dtype in ('float32', 'float64'):
-        results, node = train(nequip_train_code, snap_labelled_set, model_dtype=dtype)
-        assert node.is_finished_ok, node.exit_message
-        potential = results['potential']
+    for dtype, name in (('float32', 'NequIP32'), ('float64', 'NequIP64')):
+        potential = tiny_potentials[name]
+        node = potential.creator
+        assert node.process_class is NequipTrainingCalculation and node.is_finished_ok
         assert potential.kind == 'nequip' and potential.precision == dtype and potential.cutoff == 6.0
-        assert potential.base.attributes.get('parameters') == {'format': 'checkpoint', 'epochs': 2}
-        curve = results['learning_curve']
-        assert list(curve.get_array('epoch')) == [0.0, 1.0]
+        epochs = MATRIX_NEQUIP['max_epochs']
+        assert potential.base.attributes.get('parameters') == {'format': 'checkpoint', 'epochs': epochs}
+        curve = node.outputs.learning_curve
+        assert list(curve.get_array('epoch')) == [float(epoch) for epoch in range(epochs)]
         assert np.all(curve.get_array('val_forces_rmse') > 0) and np.all(np.isfinite(curve.get_array('train_loss')))
         errors[dtype] = finite_difference_error(potential)
 
@@ -124,11 +113,12 @@ def test_train_float32_and_float64(nequip_train_code, snap_labelled_set, runner_
             task=orm.Str('singlepoint'),
         )
         assert job.is_finished_ok, job.exit_message
-        arrays = predicted['arrays']
-        assert arrays.get_array('energies').shape == (16,) and arrays.get_array('stresses').shape == (16, 6)
-        assert arrays.get_array('forces_frame_000001').shape == (15, 3)
+        frames = predicted['frames'].get_frames()
+        energies = np.array([atoms.get_potential_energy() for atoms in frames])
+        assert energies.shape == (16,) and frames[3].get_stress().shape == (6,)
+        assert frames[1].get_forces().shape == (15, 3)
         # Energies in eV of 15-16 Li atoms: about -1.9 eV/atom like the SNAP labels, not eV/atom or Hartree.
-        per_atom = arrays.get_array('energies') / np.array([16, 15] * 8)
+        per_atom = energies / np.array([16, 15] * 8)
         assert np.all(np.abs(per_atom + 1.9) < 0.3)
     # In float64, central differences (1e-3 Å) agree with the analytic forces to ~1e-7 eV/Å; float32 rounding of a
     # -30 eV total energy alone (~2e-6 eV) spoils them by ~1e-3 eV/Å. This tells the precisions apart.

@@ -46,7 +46,7 @@ def test_prepare_for_submission(inputs, tmp_path):
 @pytest.mark.parametrize(
     ('change', 'message'),
     [
-        (lambda: {'task': orm.Str('md')}, 'unknown runner task'),
+        (lambda: {'task': orm.Str('phonopy')}, 'unknown runner task'),
         (lambda: {'parameters': orm.Dict({'fmx': 0.1})}, 'unknown parameter'),
         (lambda: {'structures': {}}, 'at least one structure'),
         (lambda: {'structures': {'nacl': orm.StructureData(ase=bulk('NaCl', 'rocksalt', a=5.6))}}, r"\['Cl', 'Na'\]"),
@@ -70,10 +70,13 @@ def test_real_singlepoint_run(inputs, snap_potential):
     """A real job on localhost: energies, forces and stresses equal a direct evaluation of the same potential."""
     results, node = engine.run_get_node(RunnerCalculation, **inputs)
     assert node.is_finished_ok, node.exit_message
-    arrays = results['arrays']
-    for index, label in enumerate(['a', 'b']):
+    frames = {atoms.info['label']: atoms for atoms in results['frames'].get_frames()}
+    assert sorted(frames) == ['a', 'b'] and 'structures' not in results  # a single point makes no new structures
+    for label in ('a', 'b'):
         atoms = inputs['structures'][label].get_ase()
         atoms.calc = snap_potential.get_ase_calculator()
-        assert arrays.get_array('energies')[index] == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
-        assert arrays.get_array('stresses')[index] == pytest.approx(atoms.get_stress(), abs=1e-12)
-        assert np.abs(arrays.get_array(f'forces_{label}')).max() < 1e-8  # perfect bcc: no forces
+        # The frames file keeps 8 decimals of the stress (eV/Å^3) and the energy to full precision.
+        assert frames[label].get_potential_energy() == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
+        assert frames[label].get_stress() == pytest.approx(atoms.get_stress(), abs=1e-8)
+        assert np.abs(frames[label].get_forces()).max() < 1e-8  # perfect bcc: no forces
+        assert results['results']['items'][label]['energy'] == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
