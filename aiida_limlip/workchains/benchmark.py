@@ -6,26 +6,17 @@ from aiida import orm
 from aiida.engine import WorkChain
 
 from ..calcfunctions.benchmark import assemble_benchmark
+from ..calculations.common import species_error
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from .common import check_species, load_code
+from .common import check_builder, describe_failure, load_code
 from .prediction_errors import PredictionErrorsWorkChain
-from .properties.elastic import ElasticConstantsWorkChain
+from .properties import PROPERTIES as REGISTRY
 from .properties.eos import EquationOfStateWorkChain
-from .properties.phonons import PhononWorkChain
-from .properties.surfaces import SurfaceEnergyWorkChain
-from .properties.vacancy import VacancyFormationWorkChain
 
 #: Properties computed at each column's equilibrium lattice, after its equation of state.
-PROPERTIES = {
-    'elastic': ElasticConstantsWorkChain,
-    'vacancy': VacancyFormationWorkChain,
-    'surfaces': SurfaceEnergyWorkChain,
-    'phonons': PhononWorkChain,
-}
+PROPERTIES = ('elastic', 'vacancy', 'surfaces', 'phonons')
 DFT_COLUMN = 'DFT'
-#: The output of each called process that the table reads, where it is not `results`.
-RESULT_OUTPUTS = {'errors': 'errors', 'phonons': 'phonon_data'}
 
 
 def validate_inputs(inputs: dict, _) -> str | None:
@@ -50,10 +41,9 @@ def validate_inputs(inputs: dict, _) -> str | None:
     if len(structure.sites) != 1:
         return 'give the one-atom primitive cell of the elemental crystal (phonons use it as the unit cell)'
     for name, potential in potentials.items():
-        try:
-            check_species(structure, potential)
-        except ValueError as exception:
-            return f'potential `{name}`: {exception}'
+        message = species_error(structure.get_symbols_set(), potential)
+        if message:
+            return f'potential `{name}`: {message}'
         if 'elastic' in inputs['properties'].get_list() and not potential.supports_stress:
             return f'potential `{name}` does not predict stress, which elastic constants need'
     return None
@@ -160,9 +150,7 @@ class BenchmarkWorkChain(WorkChain):
         builder.dft_properties = orm.List(['elastic'] if dft_properties is None else dft_properties)
         if overrides:
             builder.overrides = orm.Dict(overrides)
-        message = validate_inputs(builder._inputs(prune=True), None)
-        if message:
-            raise ValueError(message)
+        check_builder(builder)
         return builder
 
     def setup(self):
@@ -177,8 +165,7 @@ class BenchmarkWorkChain(WorkChain):
         """Return the builder of property ``prop`` for ``column`` from the protocol and the overrides."""
         potential = self.ctx.columns[column]
         code = self.inputs.dft_code if potential is None else self.inputs.runner_code
-        process = EquationOfStateWorkChain if prop == 'eos' else PROPERTIES[prop]
-        return process.get_builder_from_protocol(
+        return REGISTRY[prop].process_class.get_builder_from_protocol(
             code, structure, potential, protocol=self.inputs.protocol.value, overrides=self.ctx.overrides.get(prop)
         )
 
@@ -187,55 +174,64 @@ class BenchmarkWorkChain(WorkChain):
         for column in self.ctx.columns:
             builder = self._builder('eos', column, self.inputs.structure)
             builder.metadata.call_link_label = f'eos_{column}'
-            self.to_context(**{f'eos__{column}': self.submit(builder)})
+            self.to_context(**{f'eos.{column}': self.submit(builder)})
         self.report(f'equation of state for {len(self.ctx.columns)} columns')
 
     def inspect_eos(self):
         """Every column needs its equilibrium structure."""
-        failed = [c for c in self.ctx.columns if not self.ctx[f'eos__{c}'].is_finished_ok]
+        failed = [column for column, node in self.ctx.eos.items() if not node.is_finished_ok]
         if failed:
+            for column in failed:
+                self.report(f'{column}: {describe_failure(self.ctx.eos[column])}')
             return self.exit_codes.ERROR_EOS_FAILED.format(columns=', '.join(failed))
-        for column in self.ctx.columns:
-            a0 = self.ctx[f'eos__{column}'].outputs.lattice_constant.value
-            self.report(f'{column}: a0 = {a0:.4f} Å')
+        for column, node in self.ctx.eos.items():
+            self.report(f'{column}: a0 = {node.outputs.lattice_constant.value:.4f} Å')
         return None
 
     def run_properties(self):
         """Submit every property of every column, and the test-set errors, at once."""
         count = 0
         for column, potential in self.ctx.columns.items():
-            structure = self.ctx[f'eos__{column}'].outputs.equilibrium_structure
+            structure = self.ctx.eos[column].outputs.equilibrium_structure
             wanted = self.inputs.dft_properties if potential is None else self.inputs.properties
             for prop in wanted.get_list():
                 builder = self._builder(prop, column, structure)
                 builder.metadata.call_link_label = f'{prop}_{column}'
-                self.to_context(**{f'{prop}__{column}': self.submit(builder)})
+                self.to_context(**{f'properties.{prop}.{column}': self.submit(builder)})
                 count += 1
             if potential is not None and 'test_set' in self.inputs:
-                builder = PredictionErrorsWorkChain.get_builder_for(
-                    self.inputs.runner_code, potential, self.inputs.test_set
+                builder = PredictionErrorsWorkChain.get_builder_from_protocol(
+                    self.inputs.runner_code, potential, self.inputs.test_set, protocol=self.inputs.protocol.value
                 )
                 builder.metadata.call_link_label = f'errors_{column}'
-                self.to_context(**{f'errors__{column}': self.submit(builder)})
+                self.to_context(**{f'properties.errors.{column}': self.submit(builder)})
                 count += 1
         self.report(f'submitted {count} property work chains')
 
     def inspect_properties(self):
         """Note the failures; the table is assembled from what succeeded."""
-        self.ctx.failed = [key for key in self.ctx if '__' in key and not self.ctx[key].is_finished_ok]
-        for key in self.ctx.failed:
-            node = self.ctx[key]
-            self.report(f'{key.replace("__", " of ")} failed: {node.process_label}<{node.pk}> [{node.exit_status}]')
+        self.ctx.failed = []
+        for prop, columns in self.ctx.get('properties', {}).items():
+            for column, node in columns.items():
+                if not node.is_finished_ok:
+                    self.ctx.failed.append(f'{prop} of {column}')
+                    self.report(f'{prop} of {column} failed: {describe_failure(node)}')
 
     def assemble(self):
         """Build Table 1 and Fig. 1 from the results nodes."""
         nodes = {}
-        for key in [key for key in self.ctx if '__' in key and key not in self.ctx.failed]:
-            prop, column = key.split('__', 1)
-            outputs = self.ctx[key].outputs
-            nodes[key] = outputs[RESULT_OUTPUTS.get(prop, 'results')]
-            if prop == 'surfaces':
-                nodes[f'wulff__{column}'] = outputs.wulff
+        runs = {
+            'eos': dict(self.ctx.eos),
+            **{prop: dict(runs) for prop, runs in self.ctx.get('properties', {}).items()},
+        }
+        for prop, columns in runs.items():
+            entry = REGISTRY[prop]
+            for column, node in columns.items():
+                if not node.is_finished_ok:
+                    continue
+                nodes[f'{prop}__{column}'] = node.outputs[entry.results]
+                for output in entry.figure:
+                    nodes[f'{output}__{column}'] = node.outputs[output]
         reference = ''
         if DFT_COLUMN in self.ctx.columns:
             reference = DFT_COLUMN

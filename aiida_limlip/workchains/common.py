@@ -1,11 +1,15 @@
-"""Checks shared by the ``get_builder_from_protocol`` methods: run before anything is submitted."""
+"""Helpers every work chain shares: codes, failed children, and checking a builder before anything is submitted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiida import orm
 from aiida.common import exceptions
+from aiida.engine.processes.builder import ProcessBuilderNamespace
 
-from ..data.potential import PotentialData
+from ..engines import ENGINES, PLUGINS, engine_of_plugin
 
 #: Scheduler options every job starts from; protocols and users override them.
 DEFAULT_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
@@ -36,10 +40,63 @@ def load_code(code: orm.AbstractCode | str | int | None, plugin: str | None) -> 
     return code
 
 
-def check_species(structure: orm.StructureData, potential: PotentialData) -> None:
-    """Raise ``ValueError`` if ``structure`` contains an element that ``potential`` does not cover."""
-    from ..calculations.runner import validate_species
+def codes_by_engine(codes: orm.AbstractCode | str | Mapping | None) -> dict[str, orm.AbstractCode]:
+    """Return the codes given to a builder by engine (``ase``, ``lammps``, ``pw``).
 
-    message = validate_species({'structure': structure}, potential)
-    if message:
-        raise ValueError(message)
+    ``codes`` is one code (its CalcJob plugin names its engine) or a mapping ``{engine: code}`` (needed for a code set
+    up without a default plugin, e.g. ``{'lammps': 'lmp@localhost'}``).
+
+    Raises
+    ------
+    ValueError
+        For a missing code, an unknown engine, or a code of another plugin.
+    """
+    if isinstance(codes, Mapping):
+        result = {}
+        for engine, code in codes.items():
+            if engine not in ENGINES:
+                raise ValueError(f'unknown engine {engine!r} in the codes; choose from {", ".join(ENGINES)}')
+            result[engine] = load_code(code, PLUGINS[engine])
+        if not result:
+            raise ValueError('no code given')
+        return result
+    code = load_code(codes, None)
+    engine = engine_of_plugin(code.default_calc_job_plugin)
+    if engine is None:
+        raise ValueError(
+            f'code `{code.full_label}` is set up for `{code.default_calc_job_plugin}`, which no engine runs; give a '
+            f'code of {", ".join(PLUGINS.values())}, or a mapping {{engine: code}}'
+        )
+    return {engine: code}
+
+
+def describe_failure(node: orm.ProcessNode) -> str:
+    """Return ``Label<pk> [status] message`` of a failed (or killed, or excepted) child process."""
+    status = node.exit_status if node.exit_status is not None else node.process_state.value
+    return f'{node.process_label}<{node.pk}> [{status}] {node.exit_message or ""}'.rstrip()
+
+
+def builder_inputs(builder: ProcessBuilderNamespace) -> dict[str, Any]:
+    """Return the inputs set on a builder as a plain nested dictionary (empty namespaces left out)."""
+    inputs = {}
+    for key, value in builder.items():
+        if isinstance(value, ProcessBuilderNamespace):
+            value = builder_inputs(value)
+            if not value:
+                continue
+        inputs[key] = value
+    return inputs
+
+
+def check_builder(builder) -> None:
+    """Validate a builder's inputs as the engine would on submission, so bad input fails before anything is stored.
+
+    Raises
+    ------
+    ValueError
+        With the message of the first port or validator that refuses the inputs.
+    """
+    namespace = builder.process_class.spec().inputs
+    error = namespace.validate(namespace.pre_process(builder_inputs(builder)))
+    if error is not None:
+        raise ValueError(str(error))

@@ -3,57 +3,16 @@
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain, calcfunction
+from aiida.engine import ToContext, WorkChain
 from aiida.plugins import WorkflowFactory
 
-from ..analysis.convergence import converged_setting
+from ..calcfunctions.convergence import analyse_convergence
 from ..protocols import ProtocolMixin
-from .common import load_code
+from .common import describe_failure, load_code
 from .dft import build_pw_base_inputs, load_pseudo_family
 from .labelling import LabellingWorkChain
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
-
-
-@calcfunction
-def analyse_convergence(settings: orm.Dict, **parameters: orm.Dict) -> dict:
-    """Find the converged cutoff and k-spacing from the ``output_parameters`` of the two series.
-
-    ``parameters`` keys are ``cutoff_<i>`` and ``kspacing_<i>``, in the order of ``settings['cutoffs']`` and
-    ``settings['kpoints_spacings']``. Returns ``results`` (energies per atom in eV/atom) and ``overrides``, the
-    converged values shaped as overrides of ``LabellingWorkChain.get_builder_from_protocol``.
-    """
-    cutoffs = settings['cutoffs']
-    spacings = settings['kpoints_spacings']
-    natoms = settings['natoms']
-    e_cut = [parameters[f'cutoff_{i}']['energy'] / natoms for i in range(len(cutoffs))]
-    e_k = [parameters[f'kspacing_{i}']['energy'] / natoms for i in range(len(spacings))]
-    tolerance = settings['tolerance']
-    ecutwfc = converged_setting(cutoffs, e_cut, tolerance, higher_is_more_accurate=True)
-    spacing = converged_setting(spacings, e_k, tolerance, higher_is_more_accurate=False)
-    results = {
-        'ecutwfc': ecutwfc,
-        'ecutrho': ecutwfc * settings['dual'],
-        'kpoints_spacing': spacing,
-        'tolerance': tolerance,
-        'cutoffs': cutoffs,
-        'cutoff_energies': e_cut,
-        'kpoints_spacings': spacings,
-        'kpoints_energies': e_k,
-        'units': {
-            'ecutwfc': 'Ry',
-            'ecutrho': 'Ry',
-            'kpoints_spacing': '1/Å (2*pi not included)',
-            'tolerance': 'eV/atom',
-            'cutoff_energies': 'eV/atom',
-            'kpoints_energies': 'eV/atom',
-        },
-    }
-    overrides = {
-        'parameters': {'SYSTEM': {'ecutwfc': ecutwfc, 'ecutrho': ecutwfc * settings['dual']}},
-        'kpoints_spacing': spacing,
-    }
-    return {'results': orm.Dict(results), 'overrides': orm.Dict(overrides)}
 
 
 class ConvergenceWorkChain(ProtocolMixin, WorkChain):
@@ -140,14 +99,14 @@ class ConvergenceWorkChain(ProtocolMixin, WorkChain):
             f'submitted {len(cutoffs)} cutoffs ({min(cutoffs)}-{max(cutoffs)} Ry) and {len(spacings)} '
             f'k-spacings ({max(spacings)}-{min(spacings)} 1/Å)'
         )
-        return ToContext(**nodes)
+        return ToContext(**{f'scf.{key}': node for key, node in nodes.items()})
 
     def analyse(self):
         """Find the converged settings."""
-        keys = [f'cutoff_{i}' for i in range(len(self.inputs.cutoffs))]
-        keys += [f'kspacing_{i}' for i in range(len(self.inputs.kpoints_spacings))]
-        failed = [key for key in keys if not self.ctx[key].is_finished_ok]
+        failed = [key for key, node in self.ctx.scf.items() if not node.is_finished_ok]
         if failed:
+            for key in failed:
+                self.report(f'{key}: {describe_failure(self.ctx.scf[key])}')
             return self.exit_codes.ERROR_SCF_FAILED.format(labels=', '.join(failed))
         settings = {
             'cutoffs': self.inputs.cutoffs.get_list(),
@@ -158,7 +117,7 @@ class ConvergenceWorkChain(ProtocolMixin, WorkChain):
         }
         outputs = analyse_convergence(
             orm.Dict(settings),
-            **{key: self.ctx[key].outputs.output_parameters for key in keys},
+            **{key: node.outputs.output_parameters for key, node in self.ctx.scf.items()},
             metadata={'call_link_label': 'analyse'},
         )
         results = outputs['results']

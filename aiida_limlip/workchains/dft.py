@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 from aiida import orm
 from aiida.common.exceptions import NotExistent
+from ase import Atoms
 
-from ..structures.seeds import kpoint_mesh
+from ..analysis.structures import vacuum_axes
 from .common import DEFAULT_OPTIONS
 
 
@@ -26,6 +28,20 @@ def load_pseudo_family(label: str):
             f'pseudopotential family `{label}` is not installed; run `aiida-limlip setup pseudos` (ours) or '
             '`aiida-pseudo install ...`'
         ) from exception
+
+
+def kpoint_mesh(atoms: Atoms, spacing: float, min_gap: float = 4.0) -> list[int]:
+    """Return a Monkhorst-Pack mesh with at most ``spacing`` (1/Å, 2*pi NOT included) between k-points.
+
+    n_i = ceil(|b_i| / spacing), where b_i are the reciprocal vectors without the 2*pi factor (|b_i| = 1/d_i, d_i
+    the spacing of the lattice planes). The paper's 0.02 1/Å thus gives 15x15x15 for the cubic bcc cell (a = 3.434
+    Å); with 2*pi included it would be 92x92x92. Axes across a vacuum gap get one k-point.
+    """
+    if spacing <= 0:
+        raise ValueError(f'the k-point spacing must be positive, got {spacing}')
+    reciprocal = np.linalg.norm(np.linalg.inv(np.asarray(atoms.cell)).T, axis=1)
+    mesh = [max(1, int(np.ceil(length / spacing - 1e-9))) for length in reciprocal]
+    return [1 if vacuum else n for n, vacuum in zip(mesh, vacuum_axes(atoms, min_gap), strict=True)]
 
 
 def pw_parameters(parameters: dict, natoms: int) -> dict:
@@ -47,7 +63,7 @@ def build_pw_base_inputs(
 ) -> dict:
     """Return the inputs of a ``PwBaseWorkChain`` SCF on ``structure``.
 
-    The k-mesh follows :func:`aiida_limlip.structures.seeds.kpoint_mesh` (spacing in 1/Å without 2*pi; one k-point
+    The k-mesh follows :func:`kpoint_mesh` (spacing in 1/Å without 2*pi; one k-point
     across a vacuum gap).
     """
     kpoints = orm.KpointsData()

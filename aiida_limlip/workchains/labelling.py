@@ -8,17 +8,24 @@ from aiida.plugins import WorkflowFactory
 
 from ..calcfunctions.labels import collect_pw_labels
 from ..data.frame_set import FrameSetData
-from ..protocols import ProtocolMixin, recursive_merge
-from .common import load_code
+from ..protocols import ProtocolMixin
+from ..utils import recursive_merge
+from .common import describe_failure, load_code
 from .dft import build_pw_base_inputs, load_pseudo_family
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 
 
-def validate_inputs(inputs: dict, _) -> str | None:
-    """Check structures, their labels, the pseudopotential family and the k-spacing before anything runs."""
+def validate_inputs(inputs: dict, ctx) -> str | None:
+    """Check structures, their labels, the pseudopotential family and the k-spacing before anything runs.
+
+    Exposed without ``structures`` (the ``pw`` namespace of the evaluation), the rest is checked here and the
+    structures by the work chain that has them.
+    """
+    if 'pseudo_family' not in inputs:
+        return None  # an optional exposed namespace that was not given
     structures = inputs.get('structures', {})
-    if not structures:
+    if not structures and 'structures' in ctx:
         return 'no structures to label: the `structures` namespace is empty'
     for label in structures:
         if not label.isidentifier():
@@ -167,14 +174,12 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
             )
             inputs['metadata'] = {'call_link_label': f'scf_{label}', 'label': label}
             node = self.submit(PwBaseWorkChain, **inputs)
-            self.to_context(**{f'scf_{label}': node})
+            self.to_context(**{f'scf.{label}': node})
         self.report(f'submitted {len(batch)} SCFs ({", ".join(batch)}); {len(self.ctx.pending)} waiting')
 
     def inspect_batch(self):
         """Sort the finished SCFs into complete and failed."""
-        for key in [key for key in self.ctx if key.startswith('scf_')]:
-            node = self.ctx[key]
-            label = key[len('scf_') :]
+        for label, node in self.ctx.scf.items():
             if label in self.ctx.finished or label in self.ctx.failed:
                 continue
             outputs = node.outputs if node.is_finished_ok else None
@@ -183,7 +188,7 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
                 or 'output_trajectory' not in outputs
                 or 'stress' not in outputs.output_trajectory.get_arraynames()
             ):
-                reason = f'PwBaseWorkChain<{node.pk}> [{node.exit_status}] {node.exit_message or "no stress/forces"}'
+                reason = describe_failure(node) if outputs is None else f'{describe_failure(node)} no stress/forces'
                 self.ctx.failed[label] = reason
                 self.report(f'structure `{label}` left out: {reason}')
             else:

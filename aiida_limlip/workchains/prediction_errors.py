@@ -1,45 +1,50 @@
-"""``PredictionErrorsWorkChain``: score any potential on a labelled test set with one runner job."""
+"""``PredictionErrorsWorkChain`` (``limlip.prediction_errors``): a potential's errors on labelled frames."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from ..calcfunctions.errors import compute_test_errors
-from ..calculations.runner import RunnerCalculation
+from ..calculations.common import species_error
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from .common import DEFAULT_OPTIONS, load_code
+from ..protocols import ProtocolMixin
+from .common import check_builder, describe_failure
+from .evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 
 def validate_inputs(inputs: dict, _) -> str | None:
     """Check that the potential covers the test set's species."""
-    missing = set(inputs['test_set'].base.attributes.get('species')) - set(inputs['potential'].species)
-    if missing:
-        return f'the test set contains {sorted(missing)}, which the potential does not cover'
-    return None
+    potential = inputs.get('evaluation', {}).get('potential')
+    if potential is None:
+        return 'the errors are those of a potential: give evaluation.potential'
+    return species_error(inputs['test_set'].base.attributes.get('species'), potential, 'the test set')
 
 
-class PredictionErrorsWorkChain(WorkChain):
-    """Predict energy, forces and stress of every test frame in one runner job, then compute the errors.
+class PredictionErrorsWorkChain(ProtocolMixin, WorkChain):
+    """Predict energy, forces and stress of every test frame in one job, then compute the errors.
 
     The same code scores trained models and fixed potentials (SNAP, MEAM), so their errors are comparable.
     """
+
+    _protocol_file = 'prediction_errors.yaml'
 
     @classmethod
     def define(cls, spec):
         """Define the process specification."""
         super().define(spec)
-        spec.input('potential', valid_type=PotentialData, help='The potential to score.')
         spec.input('test_set', valid_type=FrameSetData, help='Labelled frames (eV, eV/Å, eV/Å^3).')
         spec.expose_inputs(
-            RunnerCalculation,
-            namespace='runner',
-            exclude=('structures', 'frames', 'potential', 'task'),
-            namespace_options={'help': 'Inputs of the single-point runner job (code, parameters, metadata).'},
+            EvaluationWorkChain,
+            namespace='evaluation',
+            exclude=('structures', 'frames', 'task', 'parameters', 'ensemble'),
+            namespace_options={'help': 'The potential, the engine (`ase`), its code and scheduler options.'},
         )
         spec.inputs.validator = validate_inputs
-        spec.outline(cls.run_predictions, cls.compute_errors)
+        spec.outline(cls.predict, cls.compute_errors)
         spec.output(
             'errors',
             valid_type=orm.Dict,
@@ -47,18 +52,21 @@ class PredictionErrorsWorkChain(WorkChain):
         )
         spec.output(
             'predictions',
-            valid_type=orm.ArrayData,
-            help='Predicted energies (eV), stresses (eV/Å^3) and forces_frame_NNNNNN (eV/Å) of the test frames.',
+            valid_type=FrameSetData,
+            help='Predicted energy (eV), forces (eV/Å) and stress (eV/Å^3) of every test frame, in order.',
         )
         spec.default_output_node = 'errors'
-        spec.exit_code(401, 'ERROR_PREDICTION_FAILED', message='The runner job failed: {message}')
+        spec.exit_code(402, 'ERROR_EVALUATION_FAILED', message='The predictions failed: {message}')
+        spec.exit_code(403, 'ERROR_ANALYSIS_FAILED', message='The errors could not be computed: {message}')
 
     @classmethod
-    def get_builder_for(
+    def get_builder_from_protocol(
         cls,
-        code: orm.AbstractCode | str,
+        code: orm.AbstractCode | str | Mapping,
         potential: PotentialData,
         test_set: FrameSetData,
+        protocol: str | None = None,
+        overrides: dict | None = None,
         options: dict | None = None,
     ):
         """Return a builder that scores ``potential`` on ``test_set`` with the runner ``code``.
@@ -66,24 +74,30 @@ class PredictionErrorsWorkChain(WorkChain):
         Raises
         ------
         ValueError
-            For a missing or wrong code.
+            For a missing or wrong code, an unknown protocol, or a test set the potential does not cover.
         """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        evaluation = inputs.get('evaluation', {})
         builder = cls.get_builder()
-        builder.potential = potential
         builder.test_set = test_set
-        builder.runner.code = load_code(code, 'limlip.run')
-        builder.runner.metadata.options = {**DEFAULT_OPTIONS, 'max_wallclock_seconds': 3600, **(options or {})}
+        builder.evaluation = build_evaluation_inputs(
+            code,
+            'singlepoint',
+            potential,
+            options={**evaluation.get('options', {}), **(options or {})},
+        )
+        check_builder(builder)
         return builder
 
-    def run_predictions(self):
+    def predict(self):
         """Evaluate every frame of the test set in one job."""
-        inputs = self.exposed_inputs(RunnerCalculation, 'runner')
-        inputs.update(potential=self.inputs.potential, frames=self.inputs.test_set, task=orm.Str('singlepoint'))
-        inputs.setdefault('metadata', {})['call_link_label'] = 'predict'
-        node = self.submit(RunnerCalculation, **inputs)
+        inputs = self.exposed_inputs(EvaluationWorkChain, 'evaluation')
+        inputs.update(frames=self.inputs.test_set, task=orm.Str('singlepoint'), metadata={'call_link_label': 'predict'})
+        node = self.submit(EvaluationWorkChain, **inputs)
+        potential = self.inputs.evaluation.potential
         self.report(
-            f'predicting {self.inputs.test_set.num_frames} test frames with {self.inputs.potential.kind} '
-            f'in {node.process_label}<{node.pk}>'
+            f'predicting {self.inputs.test_set.num_frames} test frames with {potential.label or potential.kind} in '
+            f'{node.process_label}<{node.pk}>'
         )
         return ToContext(predict=node)
 
@@ -91,8 +105,13 @@ class PredictionErrorsWorkChain(WorkChain):
         """Compare the predictions with the labels."""
         node = self.ctx.predict
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_PREDICTION_FAILED.format(message=node.exit_message or node.process_state.value)
-        errors = compute_test_errors(self.inputs.test_set, node.outputs.arrays)
+            return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=describe_failure(node))
+        predictions = node.outputs.frames
+        errors, calculation = compute_test_errors.run_get_node(
+            self.inputs.test_set, predictions, metadata={'call_link_label': 'errors'}
+        )
+        if not calculation.is_finished_ok:
+            return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=describe_failure(calculation))
         overall = errors['overall']
         stress = overall['stress']['rmse'] if overall['stress'] else float('nan')
         self.report(
@@ -100,5 +119,5 @@ class PredictionErrorsWorkChain(WorkChain):
             f'meV/Å, stress {stress:.3f} GPa over {overall["num_frames"]} frames'
         )
         self.out('errors', errors)
-        self.out('predictions', node.outputs.arrays)
+        self.out('predictions', predictions)
         return None

@@ -14,7 +14,7 @@ from ..calculations.nequip import NequipCompileCalculation, NequipTrainingCalcul
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..training import nequip as nequip_setup
-from .common import DEFAULT_OPTIONS, load_code
+from .common import DEFAULT_OPTIONS, describe_failure, load_code
 from .prediction_errors import PredictionErrorsWorkChain
 
 #: Architecture name to (training CalcJob entry point, model precision).
@@ -266,21 +266,20 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
             process, inputs = self._training_inputs(index)
             node = self.submit(process, **inputs)
             self.report(f'training model {index} ({self.inputs.architecture.value}) in {node.process_label}<{node.pk}>')
-            self.to_context(**{f'train_{index:02d}': node})
+            self.to_context(**{f'train.model_{index:02d}': node})
 
     def inspect_training(self):
         """Keep the models that trained; stop if none did."""
         self.ctx.models, failed = {}, []
-        for index in range(self.inputs.num_models.value):
-            node = self.ctx[f'train_{index:02d}']
+        for label, node in sorted(self.ctx.train.items()):
             if node.is_finished_ok:
-                self.ctx.models[f'model_{index:02d}'] = node
+                self.ctx.models[label] = node
             else:
                 failed.append(node)
-                self.report(f'{node.process_label}<{node.pk}> failed [{node.exit_status}]: {node.exit_message}')
+                self.report(f'{label} failed: {describe_failure(node)}')
         self.ctx.failed = len(failed)
         if not self.ctx.models:
-            return self.exit_codes.ERROR_TRAINING_FAILED.format(message=failed[0].exit_message or 'no message')
+            return self.exit_codes.ERROR_TRAINING_FAILED.format(message=describe_failure(failed[0]))
         return None
 
     def should_compile(self) -> bool:
@@ -301,32 +300,30 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
                 },
             )
             self.report(f'compiling {label} in {job.process_label}<{job.pk}>')
-            self.to_context(**{f'compile_{label}': job})
+            self.to_context(**{f'compile.{label}': job})
 
     def inspect_compile(self):
         """Fail if a compilation failed: the compiled models are what production MD uses."""
-        for label in self.ctx.models:
-            node = self.ctx[f'compile_{label}']
+        for node in self.ctx.compile.values():
             if not node.is_finished_ok:
-                return self.exit_codes.ERROR_COMPILE_FAILED.format(message=node.exit_message or 'no message')
+                return self.exit_codes.ERROR_COMPILE_FAILED.format(message=describe_failure(node))
         return None
 
     def run_evaluation(self):
         """Score every trained model on the test set with the runner."""
         for label, node in self.ctx.models.items():
-            builder = PredictionErrorsWorkChain.get_builder_for(
+            builder = PredictionErrorsWorkChain.get_builder_from_protocol(
                 self.inputs.runner_code, node.outputs.potential, self.ctx.test_set
             )
             builder.metadata.call_link_label = f'evaluate_{label}'
-            self.to_context(**{f'evaluate_{label}': self.submit(builder)})
+            self.to_context(**{f'evaluate.{label}': self.submit(builder)})
 
     def finalize(self):
         """Attach every output at once, with a summary of the ensemble's errors."""
-        for label in self.ctx.models:
-            node = self.ctx[f'evaluate_{label}']
+        for node in self.ctx.evaluate.values():
             if not node.is_finished_ok:
-                return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=node.exit_message or 'no message')
-        errors = {label: self.ctx[f'evaluate_{label}'].outputs.errors for label in self.ctx.models}
+                return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=describe_failure(node))
+        errors = {label: self.ctx.evaluate[label].outputs.errors for label in self.ctx.models}
         summary = summarize_test_errors(self.inputs.architecture, **errors)
 
         self.out('train_set', self.ctx.train_set)
@@ -337,7 +334,7 @@ class TrainingWorkChain(ProtocolMixin, WorkChain):
             self.out(f'learning_curves.{label}', node.outputs.learning_curve)
             self.out(f'test_errors.{label}', errors[label])
             if self.should_compile():
-                self.out(f'compiled_potentials.{label}', self.ctx[f'compile_{label}'].outputs.potential)
+                self.out(f'compiled_potentials.{label}', self.ctx.compile[label].outputs.potential)
         self.out('summary', summary)
         self.report(
             'test RMSE (mean over {} model(s)): energy {} meV/atom, forces {} meV/Å, stress {} GPa'.format(

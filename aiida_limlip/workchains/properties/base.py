@@ -1,24 +1,38 @@
-"""``PropertyWorkChain``: the shared shell of the property work chains (inputs, evaluation, protocols)."""
+"""``PropertyWorkChain``: the shared shell of the property work chains (inputs, evaluation, protocols, exit codes).
+
+Exit codes of every property work chain (and of the analysis calcfunctions they call):
+
+* 402 ``ERROR_EVALUATION_FAILED``: an evaluation (a job of the runner, LAMMPS or pw.x) failed;
+* 403 ``ERROR_ANALYSIS_FAILED``: the analysis calcfunction refused the data (its own 410) or its fit failed (411).
+
+Outputs are attached after the last step that can fail, so a failed run returns no results.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
-from ...calculations.runner import validate_species
+from ...calculations.common import species_error
 from ...data.potential import PotentialData
 from ...protocols import ProtocolMixin
-from ..batch import BatchEvaluationWorkChain, build_evaluation_inputs, evaluation_route, route_error
-from ..common import load_code
+from ...runner.tasks import get_task
+from ..common import check_builder, describe_failure
+from ..evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 
 class PropertyWorkChain(ProtocolMixin, WorkChain):
-    """Base class: a ``structure``, an ``evaluation`` namespace (potential + runner, or pw.x) and a protocol.
+    """Base class: a ``structure``, an ``evaluation`` namespace (engine, potential, codes) and a protocol.
 
-    Subclasses define their own ports and outline, add property checks in :meth:`validate_property`, and call
-    :meth:`evaluate` / :meth:`evaluation_failed` around their single batch of structures.
+    A subclass names the runner task its batch needs (``_evaluation_task``), generates ``ctx.structures``, calls
+    :meth:`run_evaluation`, and analyses with :meth:`run_analysis`; the base class chooses the engine, submits and
+    checks. Property checks go in :meth:`validate_property`, protocol inputs in :meth:`fill_builder`.
     """
 
+    #: The runner task of the property's batch (``singlepoint``, ``relax``, ``md`` or ``neb``).
+    _evaluation_task = 'relax'
     #: Name of the structures being evaluated, for messages (e.g. ``strained cells``).
     _batch_name = 'structures'
 
@@ -28,12 +42,12 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         super().define(spec)
         spec.input('structure', valid_type=orm.StructureData, help='The bulk crystal (Å).')
         spec.expose_inputs(
-            BatchEvaluationWorkChain,
+            EvaluationWorkChain,
             namespace='evaluation',
-            exclude=('structures',),
+            exclude=('structures', 'frames', 'task'),
             namespace_options={
-                'help': 'How the structures are evaluated: `code` = limlip-runner with a `potential`, or pw.x with '
-                'DFT settings. See BatchEvaluationWorkChain.'
+                'help': f'Who evaluates the structures and with which settings: `engine` (ase, lammps or pw), '
+                f'`potential`, the engine code and options, and the parameters of the task `{cls._evaluation_task}`.'
             },
         )
         spec.inputs.validator = cls.validate_inputs
@@ -42,16 +56,20 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
 
     @classmethod
     def validate_inputs(cls, inputs: dict, ctx=None) -> str | None:
-        """Check the evaluation route and the species, then the property's own conditions."""
+        """Check the species of the structure and the task parameters, then the property's own conditions."""
         evaluation = inputs.get('evaluation', {})
-        code = evaluation.get('code')
-        if code is None:
-            return 'evaluation.code is required'
         potential = evaluation.get('potential')
-        message = route_error(code, potential)
-        if message is None and potential is not None:
-            message = validate_species({'structure': inputs['structure']}, potential)
-        return message or cls.validate_property(inputs, potential)
+        if potential is not None and 'structure' in inputs:
+            message = species_error(inputs['structure'].get_symbols_set(), potential)
+            if message:
+                return message
+        try:
+            get_task(cls._evaluation_task).validate(
+                evaluation['parameters'].get_dict() if 'parameters' in evaluation else None
+            )
+        except ValueError as exception:
+            return f'evaluation.parameters: {exception}'
+        return cls.validate_property(inputs, potential)
 
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
@@ -61,78 +79,116 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def get_builder_from_protocol(
         cls,
-        code: orm.AbstractCode | str,
+        code: orm.AbstractCode | str | Mapping,
         structure: orm.StructureData,
         potential: PotentialData | None = None,
         protocol: str | None = None,
         overrides: dict | None = None,
         options: dict | None = None,
+        engine: str | None = None,
     ):
         """Return a builder filled in from a protocol; every input is checked here, before anything is submitted.
 
         Parameters
         ----------
         code
-            ``limlip-runner`` with ``potential``, or ``pw.x`` (node or label): the code decides the route.
+            The code (node or label) of the engine: ``limlip-runner`` with a ``potential``, ``pw.x`` for DFT; or a
+            mapping ``{engine: code}`` with several, e.g.
+            ``{'ase': 'limlip-runner@localhost', 'lammps': 'lmp@localhost'}``.
         structure
-            The bulk crystal (for the potential route, at the potential's equilibrium; e.g. the
-            ``equilibrium_structure`` of ``EquationOfStateWorkChain``).
+            The bulk crystal (for a potential, at its equilibrium: e.g. the ``equilibrium_structure`` of
+            ``EquationOfStateWorkChain``).
         potential
-            The potential (runner route only).
+            The potential; None for DFT.
         protocol
-            ``paper``, ``fast`` (default) or ``demo``; DFT settings come from ``LabellingWorkChain``'s protocol of the
-            same name unless the protocol's ``evaluation.dft_protocol`` says otherwise.
+            ``paper``, ``fast`` (default) or ``demo``; DFT settings come from ``LabellingWorkChain``'s protocol
+            ``evaluation.dft_protocol`` updated by ``evaluation.dft_overrides``.
         overrides
-            Merged recursively into the protocol inputs.
+            Merged recursively into the protocol inputs; unknown keys are refused.
         options
             Scheduler options of every job.
+        engine
+            Force an engine (``ase``, ``lammps``, ``pw``) instead of the preferred one for the task.
 
         Raises
         ------
         ValueError
-            For an unknown protocol, a missing or wrong code, a structure the potential does not cover, or inputs
-            the property cannot use (see the subclass).
+            For an unknown protocol or override, a missing or wrong code, a structure the potential does not cover,
+            or inputs the property cannot use (see the subclass).
         """
-        code = load_code(code, None)
         inputs = cls.get_protocol_inputs(protocol, overrides)
         evaluation = inputs.pop('evaluation', {}) or {}
+        if potential is not None:
+            message = species_error(structure.get_symbols_set(), potential)
+            if message:
+                raise ValueError(message)
         builder = cls.get_builder()
         builder.structure = structure
         builder.evaluation = build_evaluation_inputs(
             code,
+            cls._evaluation_task,
             potential,
+            parameters=evaluation.get('parameters'),
             dft_protocol=evaluation.get('dft_protocol', protocol),
-            relax_positions=evaluation.get('relax_positions', False),
-            runner_parameters=evaluation.get('runner_parameters'),
-            options={**evaluation.get('options', {}), **(options or {})},
             dft_overrides=evaluation.get('dft_overrides'),
+            options={**evaluation.get('options', {}), **(options or {})},
+            engine=engine,
         )
-        cls.fill_builder(builder, inputs, options or {})
-        message = cls.validate_inputs(builder._inputs(prune=True))
-        if message:
-            raise ValueError(message)
+        cls.fill_builder(builder, inputs)
+        check_builder(builder)
         return builder
 
     @classmethod
-    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
-        """Set the property's own inputs from the protocol ``inputs`` and the user's scheduler ``options``."""
+    def fill_builder(cls, builder, inputs: dict) -> None:
+        """Set the property's own inputs from the protocol ``inputs`` (subclasses override)."""
 
-    def evaluate(self, structures: dict[str, orm.StructureData]):
-        """Submit one ``BatchEvaluationWorkChain`` for ``structures``."""
-        inputs = self.exposed_inputs(BatchEvaluationWorkChain, 'evaluation')
+    @property
+    def engine(self) -> str:
+        """Return the engine of the evaluations."""
+        return self.inputs.evaluation.engine.value
+
+    def evaluate(
+        self,
+        structures: dict[str, orm.StructureData],
+        task: str | None = None,
+        parameters: dict | None = None,
+        key: str = 'evaluation',
+        batch: str | None = None,
+    ):
+        """Submit one ``EvaluationWorkChain`` of ``structures``; its node goes to ``ctx[key]``.
+
+        ``task`` and ``parameters`` replace the property's task and the ``evaluation.parameters`` (e.g. a cell
+        relaxation before the property's own batch).
+        """
+        inputs = self.exposed_inputs(EvaluationWorkChain, 'evaluation')
         inputs['structures'] = structures
-        inputs['metadata'] = {'call_link_label': 'evaluation'}
-        node = self.submit(BatchEvaluationWorkChain, **inputs)
-        route = 'pw.x' if evaluation_route(self.inputs.evaluation.code) == 'dft' else self.potential_name()
-        self.report(f'evaluating {len(structures)} {self._batch_name} with {route} in {node.process_label}<{node.pk}>')
-        return ToContext(evaluation=node)
+        inputs['task'] = orm.Str(task or self._evaluation_task)
+        if parameters is not None:
+            inputs['parameters'] = orm.Dict(parameters)
+        inputs['metadata'] = {'call_link_label': key}
+        node = self.submit(EvaluationWorkChain, **inputs)
+        who = 'pw.x' if self.engine == 'pw' else self.potential_name()
+        self.report(
+            f'{inputs["task"].value} of {len(structures)} {batch or self._batch_name} with {who} on the {self.engine} '
+            f'engine in {node.process_label}<{node.pk}>'
+        )
+        return ToContext(**{key: node})
 
     def run_evaluation(self):
         """Evaluate ``ctx.structures`` (set by the subclass's generation step) in one batch."""
         return self.evaluate(dict(self.ctx.structures))
 
+    def evaluation_failed(self, key: str = 'evaluation', batch: str | None = None):
+        """Return the exit code if the evaluation ``ctx[key]`` failed, else None."""
+        node = self.ctx[key]
+        if node.is_finished_ok:
+            return None
+        return self.exit_codes.ERROR_EVALUATION_FAILED.format(
+            batch=batch or self._batch_name, message=describe_failure(node)
+        )
+
     def run_analysis(self, function, *args, link_label: str = 'analysis'):
-        """Run the calcfunction ``function(frames, *args)`` and attach all its outputs.
+        """Run the calcfunction ``function(frames, *args)`` on the evaluated frames and attach all its outputs.
 
         Returns
         -------
@@ -146,9 +202,8 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         outputs, node = function.run_get_node(
             self.ctx.evaluation.outputs.frames, *args, metadata={'call_link_label': link_label}
         )
-        failed = self.analysis_failed(node)
-        if failed:
-            return failed, None
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=describe_failure(node)), None
         for key, value in outputs.items():
             self.out(key, value)
         return None, outputs
@@ -156,19 +211,4 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
     def potential_name(self) -> str:
         """Return a short name of the potential for reports."""
         potential = self.inputs.evaluation.potential
-        return f'{potential.label or potential.kind} potential (PotentialData<{potential.pk}>)'
-
-    def evaluation_failed(self):
-        """Return the exit code if the evaluation failed, else ``None``."""
-        node = self.ctx.evaluation
-        if node.is_finished_ok:
-            return None
-        return self.exit_codes.ERROR_EVALUATION_FAILED.format(
-            batch=self._batch_name, message=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
-        )
-
-    def analysis_failed(self, node) -> object | None:
-        """Return the exit code if the analysis calcfunction ``node`` failed, else ``None``."""
-        if node.is_finished_ok:
-            return None
-        return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=node.exit_message)
+        return f'{potential.label or potential.kind} (PotentialData<{potential.pk}>)'

@@ -7,7 +7,6 @@ from aiida import orm
 from ...analysis.structures import is_cubic
 from ...calcfunctions.elastic import fit_elastic_constants, strained_structures
 from ...data.potential import PotentialData
-from ..batch import evaluation_route
 from .base import PropertyWorkChain
 
 
@@ -75,11 +74,10 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
         return None
 
     @classmethod
-    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
+    def fill_builder(cls, builder, inputs: dict) -> None:
         """Set the strain magnitudes and components (DFT strains fewer: ``dft_strain_components``)."""
         builder.strain_magnitudes = orm.List(inputs['strain_magnitudes'])
-        route = evaluation_route(builder.evaluation.code)
-        key = 'dft_strain_components' if route == 'dft' else 'strain_components'
+        key = 'dft_strain_components' if builder.evaluation.engine.value == 'pw' else 'strain_components'
         builder.strain_components = orm.List(inputs.get(key, list(range(6))))
 
     def generate(self):

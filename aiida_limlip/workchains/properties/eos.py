@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext, if_
+from aiida.engine import if_
 
 from ...calcfunctions.eos import collect_eos_data, fit_equation_of_state, volume_scaled_structures
-from ...calculations.runner import RunnerCalculation
 from ...data.potential import PotentialData
-from ..batch import evaluation_route
-from ..common import DEFAULT_OPTIONS
+from ...runner.tasks import get_task
+from ..common import describe_failure
 from .base import PropertyWorkChain
 
 
@@ -21,22 +20,19 @@ class EquationOfStateWorkChain(PropertyWorkChain):
     """
 
     _protocol_file = 'eos.yaml'
+    _evaluation_task = 'singlepoint'
     _batch_name = 'volumes'
 
     @classmethod
     def define(cls, spec):
         """Define the process specification."""
         super().define(spec)
-        spec.expose_inputs(
-            RunnerCalculation,
-            namespace='relax',
-            exclude=('structures', 'frames', 'potential', 'task'),
-            namespace_options={
-                'required': False,
-                'populate_defaults': False,
-                'help': 'Inputs of the cell and position relaxation (runner task `relax`, potentials only); omit to '
-                'skip it.',
-            },
+        spec.input(
+            'relax_parameters',
+            valid_type=orm.Dict,
+            required=False,
+            help='Parameters of the runner task `relax` (relax_cell, fmax in eV/Å, ...) for a relaxation of the cell '
+            'and positions before the grid; potentials only. Omit to evaluate the grid around the input structure.',
         )
         spec.input(
             'volume_strains',
@@ -66,62 +62,51 @@ class EquationOfStateWorkChain(PropertyWorkChain):
         spec.output('energy_per_atom', valid_type=orm.Float, help='Equilibrium energy E0 per atom (eV/atom).')
         spec.output('results', valid_type=orm.Dict, help='All fitted quantities with their units.')
         spec.default_output_node = 'results'
-        spec.exit_code(401, 'ERROR_RELAX_FAILED', message='The relaxation failed: {message}')
-        spec.exit_code(404, 'ERROR_FIT_FAILED', message='The equation-of-state fit failed: {message}')
 
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
-        """Check the grid has 5 volumes or more, and that only potentials are relaxed."""
+        """Check the grid has 5 volumes or more, and the relaxation's parameters (potentials only)."""
         strains = inputs.get('volume_strains')
         if strains is not None and len(strains.get_list()) < 5:
             return 'volume_strains needs at least 5 values for a Birch-Murnaghan fit'
         if strains is not None and min(strains.get_list()) <= -1:
             return 'volume_strains must be larger than -1 (a positive volume)'
-        if inputs.get('relax', {}).get('code') is not None and potential is None:
-            return 'the `relax` step runs a potential with the runner; omit it for pw.x'
+        if 'relax_parameters' in inputs:
+            if potential is None:
+                return 'relax_parameters relax with a potential; omit them for pw.x'
+            try:
+                get_task('relax').validate(inputs['relax_parameters'].get_dict())
+            except ValueError as exception:
+                return f'relax_parameters: {exception}'
         return None
 
     @classmethod
-    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
-        """Set the grid and, for potentials, the relaxation (a ``relax: null`` override skips it)."""
+    def fill_builder(cls, builder, inputs: dict) -> None:
+        """Set the grid and, for potentials, the relaxation (a ``relax_parameters: null`` override skips it)."""
         builder.volume_strains = orm.List(inputs['volume_strains'])
-        relax = inputs.get('relax')
-        evaluation = builder.evaluation
-        if relax is None or evaluation_route(evaluation.code) != 'runner':
-            return
-        builder.relax.code = evaluation.code
-        builder.relax.parameters = orm.Dict(relax.get('parameters', {}))
-        builder.relax.metadata.options = {
-            **DEFAULT_OPTIONS,
-            **relax.get('metadata', {}).get('options', {}),
-            **options,
-        }
+        if inputs.get('relax_parameters') and builder.evaluation.engine.value != 'pw':
+            builder.relax_parameters = orm.Dict(inputs['relax_parameters'])
 
     def should_relax(self) -> bool:
-        """Relax only if relaxation inputs were given."""
-        return 'relax' in self.inputs and 'code' in self.inputs.relax
+        """Relax only if relaxation parameters were given."""
+        return 'relax_parameters' in self.inputs
 
     def run_relax(self):
         """Relax positions and cell of the structure."""
-        inputs = self.exposed_inputs(RunnerCalculation, 'relax')
-        inputs.update(
-            potential=self.inputs.evaluation.potential,
-            structures={'crystal': self.inputs.structure},
-            task=orm.Str('relax'),
+        return self.evaluate(
+            {'crystal': self.inputs.structure},
+            task='relax',
+            parameters=self.inputs.relax_parameters.get_dict(),
+            key='relax',
+            batch='crystal (cell and positions)',
         )
-        inputs.setdefault('metadata', {})['call_link_label'] = 'relax'
-        node = self.submit(RunnerCalculation, **inputs)
-        self.report(f'relaxing the cell and positions in {node.process_label}<{node.pk}>')
-        return ToContext(relax=node)
 
     def inspect_relax(self):
         """Take the relaxed structure."""
-        node = self.ctx.relax
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_RELAX_FAILED.format(
-                message=f'{node.process_label}<{node.pk}> {node.exit_message}'
-            )
-        frame = node.outputs.results['frames']['crystal']
+        failed = self.evaluation_failed('relax', 'crystal')
+        if failed:
+            return failed
+        frame = self.ctx.relax.outputs.results['items']['crystal']
         self.report(
             f'relaxed in {frame["steps"]} steps to V = {frame["volume"]:.4f} Å^3 '
             f'({frame["natoms"]} atoms), E = {frame["energy"]:.6f} eV'
@@ -145,7 +130,7 @@ class EquationOfStateWorkChain(PropertyWorkChain):
             eos_data, self.ctx.reference, metadata={'call_link_label': 'fit'}
         )
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_FIT_FAILED.format(message=node.exit_message)
+            return self.exit_codes.ERROR_ANALYSIS_FAILED.format(message=describe_failure(node))
         # Every output is attached here, after the last step that can fail: a failed run has no partial results.
         if self.should_relax():
             self.out('relaxed_structure', self.ctx.reference)

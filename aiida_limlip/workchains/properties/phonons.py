@@ -19,6 +19,7 @@ class PhononWorkChain(PropertyWorkChain):
     """
 
     _protocol_file = 'phonons.yaml'
+    _evaluation_task = 'singlepoint'
     _batch_name = 'displaced supercells'
 
     @classmethod
@@ -62,7 +63,7 @@ class PhononWorkChain(PropertyWorkChain):
         return None
 
     @classmethod
-    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
+    def fill_builder(cls, builder, inputs: dict) -> None:
         """Set the supercell, displacement and band settings."""
         builder.supercell = orm.List(inputs['supercell'])
         builder.displacement = orm.Float(inputs['displacement'])

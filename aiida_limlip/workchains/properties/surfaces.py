@@ -74,7 +74,7 @@ class SurfaceEnergyWorkChain(PropertyWorkChain):
         return None
 
     @classmethod
-    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
+    def fill_builder(cls, builder, inputs: dict) -> None:
         """Set the facets and slab sizes."""
         if inputs.get('miller_indices'):
             builder.miller_indices = orm.List(inputs['miller_indices'])

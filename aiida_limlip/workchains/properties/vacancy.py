@@ -50,7 +50,7 @@ class VacancyFormationWorkChain(PropertyWorkChain):
         return None
 
     @classmethod
-    def fill_builder(cls, builder, inputs: dict, options: dict) -> None:
+    def fill_builder(cls, builder, inputs: dict) -> None:
         """Set the supercell sizes."""
         builder.supercell_sizes = orm.List(inputs['supercell_sizes'])
 

@@ -1,0 +1,337 @@
+"""``EvaluationWorkChain`` (``limlip.evaluate``): one runner task over a batch, by the engine chosen for it.
+
+The seam every property stands on. A work chain says *what* to evaluate (a task of ``aiida_limlip.runner.tasks`` and
+its parameters, over structures or frames); the ``engine`` input, chosen once by :func:`build_evaluation_inputs`,
+says *who* does it:
+
+* ``ase`` (the ``limlip-runner`` code, any potential): one ``RunnerCalculation`` for a batch of frames or a band,
+  one per structure for MD (MD runs are long: they run side by side);
+* ``lammps``: one ``LammpsCalculation`` per structure, for MD with a LAMMPS pair style (SNAP, MEAM, DeePMD);
+* ``pw``: ``LabellingWorkChain`` (one ``PwBaseWorkChain`` per structure): ``singlepoint`` is an SCF, ``relax`` a
+  pw.x ``relax`` (``vc-relax`` with ``relax_cell``).
+
+Whatever the engine, the outputs are the same nodes (see ``aiida_limlip.calculations.common``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain, calcfunction
+
+from ..calcfunctions.frame_set import merge_frame_sets
+from ..calculations.common import define_evaluation_outputs, ensemble_error, species_error
+from ..calculations.lammps import LammpsCalculation
+from ..calculations.runner import RunnerCalculation
+from ..data.frame_set import FrameSetData
+from ..data.potential import PotentialData
+from ..engines import engine_error, select_engine
+from ..runner.base import TaskInputError
+from ..runner.tasks import get_task
+from .common import DEFAULT_OPTIONS, codes_by_engine, describe_failure
+from .dft import load_pseudo_family
+from .labelling import LabellingWorkChain
+
+#: 1 eV/Å in Ry/bohr, for pw.x's force threshold.
+EV_PER_ANGSTROM_TO_RY_PER_BOHR = 1.0 / 25.71104309541616
+#: Runner relax parameters that pw.x has no equivalent for (beyond the default).
+PW_UNSUPPORTED = {'constraints': {}, 'hydrostatic_strain': False, 'constant_volume': False}
+
+
+def validate_inputs(inputs: dict, ctx) -> str | None:
+    """Check that the engine can run the task with this potential and got its code; check species and parameters.
+
+    When exposed in a property work chain (without ``task`` or ``structures``), what is there is checked here and the
+    rest by the property.
+    """
+    engine = inputs.get('engine')
+    if engine is None:
+        return None
+    engine = engine.value
+    potential, ensemble = inputs.get('potential'), inputs.get('ensemble') or {}
+    task_name = inputs['task'].value if 'task' in inputs else None
+    output = None
+    if task_name is not None:
+        try:
+            task = get_task(task_name)
+            parameters = task.validate(inputs['parameters'].get_dict() if 'parameters' in inputs else None)
+            if inputs.get('structures'):
+                atoms = []
+                for label in sorted(inputs['structures']):
+                    item = inputs['structures'][label].get_ase()
+                    item.info['label'] = label
+                    atoms.append(item)
+                task.validate_structures(atoms, parameters)
+        except TaskInputError as exception:
+            return str(exception)
+        output = task.output
+        if engine == 'pw':
+            message = _pw_unsupported(parameters)
+            if message:
+                return message
+    if engine != 'pw' and potential is None:
+        return f'the {engine} engine evaluates a potential: give `potential`'
+    message = engine_error(
+        engine,
+        task_name or ('md' if engine == 'lammps' else 'singlepoint'),
+        output or ('trajectory' if engine == 'lammps' else 'frames'),
+        None if potential is None else potential.kind,
+        bool(potential is not None and potential.has_lammps_pair_style),
+        [model.kind for model in ensemble.values()],
+    )
+    if message:
+        return message
+    if 'code' not in (inputs.get(engine) or {}):
+        return f'the {engine} engine needs `{engine}.code`'
+    if engine == 'pw' and 'frames' in inputs:
+        return 'the pw engine labels structures: give `structures`, not `frames`'
+    if potential is not None:
+        message = ensemble_error(potential, ensemble)
+        if message:
+            return message
+        if 'frames' in inputs:
+            message = species_error(inputs['frames'].base.attributes.get('species'), potential, 'the frames')
+            if message:
+                return message
+        for label, structure in (inputs.get('structures') or {}).items():
+            message = species_error(structure.get_symbols_set(), potential, f'structure `{label}`')
+            if message:
+                return message
+    if 'structures' in ctx and 'frames' in ctx and bool(inputs.get('structures')) == ('frames' in inputs):
+        return 'give either `structures` or `frames`'
+    return None
+
+
+def _pw_unsupported(parameters: dict) -> str | None:
+    for key, default in PW_UNSUPPORTED.items():
+        if parameters.get(key, default) != default:
+            return f'the pw engine does not support the task parameter {key!r}'
+    return None
+
+
+def build_evaluation_inputs(
+    codes: orm.AbstractCode | str | Mapping,
+    task: str,
+    potential: PotentialData | None = None,
+    parameters: dict | None = None,
+    dft_protocol: str | None = None,
+    dft_overrides: dict | None = None,
+    options: dict | None = None,
+    engine: str | None = None,
+    ensemble: Mapping[str, PotentialData] | None = None,
+) -> dict:
+    """Return the inputs of :class:`EvaluationWorkChain` (without what to evaluate), choosing the engine once.
+
+    Parameters
+    ----------
+    codes
+        One code (node or label; its plugin names the engine) or codes by engine, ``{'ase': ..., 'lammps': ...,
+        'pw': ...}``; see :func:`aiida_limlip.workchains.common.codes_by_engine`.
+    task
+        The runner task the evaluation will run (decides the output kind, hence the engine).
+    potential
+        The potential; None for DFT.
+    parameters
+        Task parameters (eV/Å, GPa, K, fs).
+    dft_protocol, dft_overrides
+        ``LabellingWorkChain`` protocol and overrides for pw.x (cutoffs in Ry, k-spacing in 1/Å, ...).
+    options
+        Scheduler options of every job.
+    engine
+        Force an engine instead of the preferred one (LAMMPS for MD where it can, else ASE; pw.x for DFT).
+    ensemble
+        Further models for the model deviation of MD frames.
+
+    Raises
+    ------
+    ValueError
+        If no given code's engine can run the task, or the DFT protocol is unknown.
+    """
+    codes = codes_by_engine(codes)
+    ensemble = dict(ensemble or {})
+    spec = get_task(task)
+    engine = select_engine(
+        task,
+        spec.output,
+        None if potential is None else potential.kind,
+        bool(potential is not None and potential.has_lammps_pair_style),
+        set(codes),
+        [model.kind for model in ensemble.values()],
+        engine,
+    )
+    inputs: dict = {'engine': orm.Str(engine)}
+    if parameters:
+        inputs['parameters'] = orm.Dict(parameters)
+    if potential is not None:
+        inputs['potential'] = potential
+    if ensemble:
+        inputs['ensemble'] = ensemble
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    if engine != 'pw':
+        inputs[engine] = {'code': codes[engine], 'metadata': {'options': options}}
+        return inputs
+    dft = LabellingWorkChain.get_protocol_inputs(dft_protocol, dft_overrides)
+    inputs['pw'] = {
+        'code': codes['pw'],
+        'pseudo_family': orm.Str(load_pseudo_family(dft['pseudo_family']).label),
+        'kpoints_spacing': orm.Float(dft['kpoints_spacing']),
+        'parameters': orm.Dict(dft['parameters']),
+        'max_concurrent': orm.Int(dft['max_concurrent']),
+        'options': orm.Dict({**dft.get('options', {}), **(options or {})}),
+    }
+    return inputs
+
+
+@calcfunction
+def merge_results(**results: orm.Dict) -> orm.Dict:
+    """Return the summaries of several jobs of one evaluation as one ``results`` (items by label).
+
+    ``wall_time`` is the sum of the jobs' (s), ``started`` and ``finished`` the first start and the last end.
+    """
+    merged: dict = {'items': {}, 'labels': [], 'wall_time': 0.0}
+    contents = [results[key].get_dict() for key in sorted(results)]
+    for content in contents:
+        merged['items'].update(content['items'])
+        merged['labels'] += content['labels']
+        merged['wall_time'] += content.get('wall_time') or 0.0
+        merged.update(
+            {k: v for k, v in content.items() if k not in ('items', 'labels', 'wall_time', 'started', 'finished')}
+        )
+    times = [(c.get('started'), c.get('finished')) for c in contents if c.get('started') and c.get('finished')]
+    if times:
+        merged['started'] = min(start for start, _ in times)
+        merged['finished'] = max(end for _, end in times)
+    return orm.Dict(merged)
+
+
+class EvaluationWorkChain(WorkChain):
+    """Run one runner task over a batch of structures (or frames) with the engine given in ``engine``."""
+
+    @classmethod
+    def define(cls, spec):
+        """Define the process specification."""
+        super().define(spec)
+        spec.input('engine', valid_type=orm.Str, help='Who evaluates: `ase` (limlip-runner), `lammps` or `pw` (DFT).')
+        spec.input('task', valid_type=orm.Str, help='The runner task: singlepoint, relax, md or neb.')
+        spec.input(
+            'parameters',
+            valid_type=orm.Dict,
+            required=False,
+            help='Task parameters in the task units (eV/Å, GPa, K, fs), the same for every engine.',
+        )
+        spec.input_namespace(
+            'structures', valid_type=orm.StructureData, dynamic=True, required=False, help='The batch (Å), by label.'
+        )
+        spec.input('frames', valid_type=FrameSetData, required=False, help='Instead of structures: these frames.')
+        spec.input(
+            'potential', valid_type=PotentialData, required=False, help='The potential (ase and lammps engines).'
+        )
+        spec.input_namespace(
+            'ensemble',
+            valid_type=PotentialData,
+            dynamic=True,
+            required=False,
+            help='Further models for the model deviation of MD frames.',
+        )
+        for engine, process in (('ase', RunnerCalculation), ('lammps', LammpsCalculation)):
+            spec.expose_inputs(
+                process,
+                namespace=engine,
+                include=('code', 'metadata'),
+                namespace_options={
+                    'required': False,
+                    'populate_defaults': False,
+                    'help': f'The {engine} code and the scheduler options of its jobs.',
+                },
+            )
+        spec.expose_inputs(
+            LabellingWorkChain,
+            namespace='pw',
+            exclude=('structures', 'config_classes'),
+            namespace_options={
+                'required': False,
+                'populate_defaults': False,
+                'help': 'pw.x code, pseudopotential family, k-spacing (1/Å), namelists (Ry): see LabellingWorkChain.',
+            },
+        )
+        spec.inputs.validator = validate_inputs
+        spec.outline(cls.run_jobs, cls.collect)
+        define_evaluation_outputs(spec)
+        spec.exit_code(401, 'ERROR_JOB_FAILED', message='The evaluation failed: {message}')
+
+    def run_jobs(self):
+        """Submit the jobs: one for a batch, one per structure for MD."""
+        engine = self.inputs.engine.value
+        task = get_task(self.inputs.task.value)
+        structures = dict(self.inputs.get('structures', {}))
+        if engine == 'pw':
+            return self._run_pw(task, structures)
+        inputs = self.exposed_inputs(RunnerCalculation if engine == 'ase' else LammpsCalculation, engine)
+        inputs.update(potential=self.inputs.potential, task=self.inputs.task)
+        for key in ('parameters', 'ensemble'):
+            if key in self.inputs:
+                inputs[key] = self.inputs[key]
+        process = RunnerCalculation if engine == 'ase' else LammpsCalculation
+        if 'frames' in self.inputs:
+            batches = {'frames': {'frames': self.inputs.frames}}
+        elif task.output == 'trajectory':
+            batches = {label: {'structures': {label: structure}} for label, structure in structures.items()}
+        else:
+            batches = {'batch': {'structures': structures}}
+        for key, batch in batches.items():
+            metadata = dict(inputs.get('metadata', {}))
+            metadata['call_link_label'] = f'{engine}_{key}'
+            node = self.submit(process, **{**inputs, **batch, 'metadata': metadata})
+            self.to_context(**{f'jobs.{key}': node})
+        count = self.inputs.frames.num_frames if 'frames' in self.inputs else len(structures)
+        potential = self.inputs.potential
+        self.report(
+            f'{task.name} of {count} {"frames" if "frames" in self.inputs else "structures"} with '
+            f'{potential.label or potential.kind} (PotentialData<{potential.pk}>) on the {engine} engine in '
+            f'{len(batches)} job(s)'
+        )
+        return None
+
+    def _run_pw(self, task, structures):
+        inputs = self.exposed_inputs(LabellingWorkChain, 'pw')
+        namelists = inputs['parameters'].get_dict()
+        control = namelists.setdefault('CONTROL', {})
+        if task.name == 'relax':
+            parameters = task.validate(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else None)
+            control['calculation'] = 'vc-relax' if parameters['relax_cell'] else 'relax'
+            control['forc_conv_thr'] = parameters['fmax'] * EV_PER_ANGSTROM_TO_RY_PER_BOHR
+            if parameters['relax_cell']:
+                namelists.setdefault('CELL', {})['press'] = parameters['pressure'] * 10.0  # GPa -> kbar
+        else:
+            control['calculation'] = 'scf'
+        inputs.update(structures=structures, parameters=orm.Dict(namelists), metadata={'call_link_label': 'pw'})
+        node = self.submit(LabellingWorkChain, **inputs)
+        self.report(
+            f'{task.name} of {len(structures)} structures with pw.x ({control["calculation"]}) in '
+            f'{node.process_label}<{node.pk}>'
+        )
+        return ToContext(**{'jobs.pw': node})
+
+    def collect(self):
+        """Attach the outputs of every job, keyed by label; fail without outputs if any job failed."""
+        jobs = dict(self.ctx.jobs)
+        failed = [node for node in jobs.values() if not node.is_finished_ok]
+        if failed:
+            return self.exit_codes.ERROR_JOB_FAILED.format(message='; '.join(describe_failure(n) for n in failed))
+        if len(jobs) == 1:
+            (node,) = jobs.values()
+            for key in ('results', 'frames'):
+                if key in node.outputs:
+                    self.out(key, node.outputs[key])
+        else:
+            self.out('results', merge_results(**{k: n.outputs.results for k, n in jobs.items()}))
+            frames = {k: n.outputs.frames for k, n in jobs.items() if 'frames' in n.outputs}
+            if frames:
+                self.out('frames', merge_frame_sets(**frames))
+        for node in jobs.values():
+            for namespace in ('structures', 'thermo', 'trajectory', 'model_deviation'):
+                if namespace in node.outputs:
+                    for label, output in node.outputs[namespace].items():
+                        self.out(f'{namespace}.{label}', output)
+        return None
