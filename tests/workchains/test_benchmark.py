@@ -90,7 +90,7 @@ def test_benchmark_bad_inputs(runner_code, snap_potential):
 
 def test_column_values_centre_the_energy_of_another_energy_zero():
     """A potential whose energies sit 1 eV/atom off the DFT labels is given the centred energy RMSE, with a note."""
-    from aiida_limlip.calcfunctions.benchmark import column_values
+    from aiida_limlip.analysis.tables import column_values
 
     errors = {
         'overall': {

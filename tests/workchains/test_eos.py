@@ -19,25 +19,30 @@ def test_protocols():
     assert set(EquationOfStateWorkChain.get_available_protocols()) == {'paper', 'fast', 'demo'}
     paper = EquationOfStateWorkChain.get_protocol_inputs('paper')
     assert len(paper['volume_strains']) == 11
-    merged = EquationOfStateWorkChain.get_protocol_inputs('fast', {'relax': {'parameters': {'fmax': 1e-5}}})
-    assert merged['relax']['parameters'] == {'relax_cell': True, 'fmax': 1e-5, 'max_steps': 500, 'optimizer': 'BFGS'}
+    merged = EquationOfStateWorkChain.get_protocol_inputs('fast', {'relax_parameters': {'fmax': 1e-5}})
+    assert merged['relax_parameters'] == {'relax_cell': True, 'fmax': 1e-5, 'max_steps': 500, 'optimizer': 'BFGS'}
+    with pytest.raises(ValueError, match='unknown override key.*relax_parameter\\b'):
+        EquationOfStateWorkChain.get_protocol_inputs('fast', {'relax_parameter': {'fmax': 1e-5}})
+    with pytest.raises(ValueError, match=r'unknown override key.*evaluation.dft_protocl'):
+        EquationOfStateWorkChain.get_protocol_inputs('fast', {'evaluation': {'dft_protocl': 'paper'}})
 
 
 def test_builder_from_protocol(runner_code, snap_potential, bcc_li):
     builder = EquationOfStateWorkChain.get_builder_from_protocol(
         runner_code, bcc_li(), snap_potential, protocol='paper', options={'max_wallclock_seconds': 60}
     )
-    assert builder.relax.parameters['fmax'] == 1e-4
-    assert builder.relax.metadata.options['max_wallclock_seconds'] == 60
-    assert builder.evaluation.options['max_wallclock_seconds'] == 60
-    assert builder.evaluation.options['resources'] == {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
-    assert builder.evaluation.code.uuid == runner_code.uuid
+    assert builder.relax_parameters['fmax'] == 1e-4
+    assert builder.evaluation.engine.value == 'ase'
+    options = builder.evaluation.ase.metadata.options
+    assert options['max_wallclock_seconds'] == 60
+    assert options['resources'] == {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+    assert builder.evaluation.ase.code.uuid == runner_code.uuid
     assert builder.evaluation.potential.uuid == snap_potential.uuid
 
 
 def test_builder_accepts_a_code_label(runner_code, snap_potential, bcc_li):
     builder = EquationOfStateWorkChain.get_builder_from_protocol(runner_code.full_label, bcc_li(), snap_potential)
-    assert builder.relax.code.uuid == runner_code.uuid
+    assert builder.evaluation.ase.code.uuid == runner_code.uuid
 
 
 @pytest.mark.parametrize(
@@ -45,6 +50,11 @@ def test_builder_accepts_a_code_label(runner_code, snap_potential, bcc_li):
     [
         ({'protocol': 'precise'}, "unknown protocol 'precise'.*available: paper, fast, demo"),
         ({'code': None}, 'a code for `limlip.run or quantumespresso.pw` is required'),
+        ({'code': {'lammps': 'no-such-code@localhost'}}, "code 'no-such-code@localhost' not found"),
+        ({'code': {'cp2k': 'x'}}, "unknown engine 'cp2k'"),
+        ({'engine': 'lammps'}, "the lammps engine does not run the task 'singlepoint'"),
+        ({'engine': 'pw'}, 'pw.x computes DFT: give no potential'),
+        ({'overrides': {'evaluation': {'parameters': {'fmax': 0.01}}}}, "unknown parameter.*'fmax'.*singlepoint"),
         ({'code': 'no-such-code@localhost'}, "code 'no-such-code@localhost' not found"),
         ({'structure': 'NaCl'}, r"contains \['Cl', 'Na'\], which the potential"),
     ],
@@ -74,10 +84,10 @@ def test_failed_fit_leaves_no_outputs(runner_code, snap_potential, bcc_li):
         runner_code,
         bcc_li(3.2),
         snap_potential,
-        overrides={'relax': None, 'volume_strains': [0.0, 0.01, 0.02, 0.03, 0.04]},
+        overrides={'relax_parameters': None, 'volume_strains': [0.0, 0.01, 0.02, 0.03, 0.04]},
     )
     _, node = engine.run_get_node(builder)
-    assert node.exit_status == EquationOfStateWorkChain.exit_codes.ERROR_FIT_FAILED.status
+    assert node.exit_status == EquationOfStateWorkChain.exit_codes.ERROR_ANALYSIS_FAILED.status
     assert 'edge of the volume grid' in node.exit_message
     assert not node.base.links.get_outgoing(link_type=LinkType.RETURN).all()
 
@@ -85,11 +95,14 @@ def test_failed_fit_leaves_no_outputs(runner_code, snap_potential, bcc_li):
 @pytest.mark.slow
 def test_failed_relaxation_exit_code(runner_code, snap_potential, bcc_li):
     builder = EquationOfStateWorkChain.get_builder_from_protocol(
-        runner_code, bcc_li(3.3), snap_potential, overrides={'relax': {'parameters': {'fmax': 1e-9, 'max_steps': 2}}}
+        runner_code,
+        bcc_li(3.3),
+        snap_potential,
+        overrides={'relax_parameters': {'fmax': 1e-9, 'max_steps': 2, 'fallback_steps': 2}},
     )
     _, node = engine.run_get_node(builder)
-    assert node.exit_status == EquationOfStateWorkChain.exit_codes.ERROR_RELAX_FAILED.status
-    assert 'did not relax' in node.exit_message
+    assert node.exit_status == EquationOfStateWorkChain.exit_codes.ERROR_EVALUATION_FAILED.status
+    assert 'crystal did not relax' in node.exit_message and 'residual force' in node.exit_message
     assert not node.base.links.get_outgoing(link_type=LinkType.RETURN).all()
 
 
@@ -137,12 +150,12 @@ def test_eos_through_the_daemon(submit_and_await, runner_code, snap_potential, b
     assert 'GPa' in node.outputs.bulk_modulus.description
     assert node.outputs.results['units']['energy_per_atom'] == 'eV/atom'
     report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
-    for fragment in ('relaxing the cell', 'relaxed in', 'evaluating 7 volumes with SNAP', 'Birch-Murnaghan: a0 ='):
+    for fragment in ('relax of 1 crystal', 'relaxed in', 'singlepoint of 7 volumes with SNAP', 'Birch-Murnaghan: a0 ='):
         assert fragment in report
     called = {link.link_label for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_CALC,)).all()}
-    assert called == {'relax', 'volumes', 'eos_data', 'fit'}
+    assert called == {'volumes', 'eos_data', 'fit'}
     called = {link.link_label for link in node.base.links.get_outgoing(link_type=(LinkType.CALL_WORK,)).all()}
-    assert called == {'evaluation'}
+    assert called == {'relax', 'evaluation'}
 
 
 @pytest.mark.slow

@@ -94,12 +94,12 @@ def test_labels_match_pw_outputs(pw_code, li_family):
         )
 
     report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
-    assert 'labelling 3 structures' in report and 'training set' in report
+    assert 'labelling 3 structures' in report and 'FrameSetData<' in report and '3 frames' in report
 
 
 @pytest.mark.slow
 def test_one_failed_scf_leaves_a_complete_set_of_the_others(pw_code, li_family):
-    """An impossible setting (one band for six electrons) fails one SCF; the others form the training set."""
+    """An impossible setting (one band for six electrons) fails one SCF; the others form the frame set."""
     structures = small_structures()
     builder = LabellingWorkChain.get_builder_from_protocol(
         pw_code, structures, protocol='fast', overrides={'structure_parameters': {'expanded': {'SYSTEM': {'nbnd': 1}}}}

@@ -43,19 +43,16 @@ def test_prediction_errors_by_hand():
 
 
 def test_compute_test_errors_matches_numpy(snap_labelled_set):
-    """The calcfunction on runner-shaped predictions agrees with a direct numpy computation."""
+    """The calcfunction on predicted frames agrees with a direct numpy computation."""
     frames = snap_labelled_set.get_frames()
     rng = np.random.default_rng(5)
-    arrays = orm.ArrayData()
-    energies, stresses, forces = [], [], []
-    for index, atoms in enumerate(frames):
+    energies, stresses, forces, predicted = [], [], [], []
+    for atoms in frames:
         energies.append(atoms.get_potential_energy() + rng.normal(0, 0.01))
         stresses.append(atoms.get_stress() + rng.normal(0, 1e-4, 6))
         forces.append(atoms.get_forces() + rng.normal(0, 0.02, (len(atoms), 3)))
-        arrays.set_array(f'forces_frame_{index:06d}', forces[-1])
-    arrays.set_array('energies', np.array(energies))
-    arrays.set_array('stresses', np.array(stresses))
-    errors = compute_test_errors(snap_labelled_set, arrays).get_dict()
+        predicted.append(FrameSetData.make_frame(atoms, energies[-1], forces[-1], stresses[-1]))
+    errors = compute_test_errors(snap_labelled_set, FrameSetData(predicted)).get_dict()
 
     natoms = np.array([len(a) for a in frames])
     ref_e = np.array([a.get_potential_energy() for a in frames])
@@ -74,17 +71,19 @@ def test_compute_test_errors_matches_numpy(snap_labelled_set):
 
 def test_snap_scores_zero_on_its_own_labels(runner_code, snap_potential, snap_labelled_set):
     """Any potential goes through the same evaluation; SNAP reproduces the labels it made (to file precision)."""
-    builder = PredictionErrorsWorkChain.get_builder_for(runner_code, snap_potential, snap_labelled_set)
+    builder = PredictionErrorsWorkChain.get_builder_from_protocol(runner_code, snap_potential, snap_labelled_set)
     results, node = engine.run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     overall = results['errors']['overall']
     assert overall['num_frames'] == 16
     assert overall['energy']['rmse'] < 1e-4 and overall['forces']['rmse'] < 1e-4
     assert overall['stress']['rmse'] < 1e-6
-    predictions = results['predictions']
+    predictions = results['predictions'].get_frames()
     labels = snap_labelled_set.get_frames()
-    assert predictions.get_array('energies') == pytest.approx([a.get_potential_energy() for a in labels], abs=1e-6)
-    assert predictions.get_array('forces_frame_000001') == pytest.approx(labels[1].get_forces(), abs=1e-6)
+    energies = [a.get_potential_energy() for a in predictions]
+    assert energies == pytest.approx([a.get_potential_energy() for a in labels], abs=1e-6)
+    assert predictions[1].get_forces() == pytest.approx(labels[1].get_forces(), abs=1e-6)
+    assert [a.info['label'] for a in predictions[:2]] == ['frame_000000', 'frame_000001']
 
 
 def test_bad_inputs_fail_before_submission(runner_code, dp_code, snap_labelled_set):
@@ -148,73 +147,53 @@ def test_deepmd_ensemble_end_to_end(dp_code, runner_code, lmp_code, snap_labelle
         if call.process_label == 'DeepmdTrainingCalculation'
     }
     assert seeds == {1, 2}
-    check_models_in_lammps(lmp_code, [first, second], tmp_path)
+    check_models_in_lammps(lmp_code, [first, second])
 
 
-LAMMPS_NVT = """units metal
-boundary p p p
-atom_style atomic
-lattice bcc 3.44
-region box block 0 3 0 3 0 3
-create_box 1 box
-create_atoms 1 box
-mass 1 6.94
-{pair}
-thermo_style custom step pe temp
-thermo_modify format float %.10f
-velocity all create 300 1 dist gaussian
-fix nvt all nvt temp 300 300 0.1
-thermo 5
-run 20
-"""
+def check_models_in_lammps(lmp_code, potentials):
+    """MD of the ensemble in LAMMPS (pair_style deepmd) against the models' own calculators.
 
-
-def run_lammps(lmp_code, commands: list[str], directory) -> str:
-    """Run a 20-step NVT of 54 bcc Li atoms with the given pair lines; return LAMMPS's log."""
-    import os
-    import subprocess
-
-    (directory / 'in.nvt').write_text(LAMMPS_NVT.format(pair='\n'.join(commands)))
-    result = subprocess.run(
-        [str(lmp_code.get_executable()), '-in', 'in.nvt'],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        env={**os.environ, 'OMP_NUM_THREADS': '2'},
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result.stdout
-
-
-def check_models_in_lammps(lmp_code, potentials, directory):
-    """LAMMPS (pair_style deepmd) reproduces the models' own energies, and the ensemble's model deviation."""
+    The model deviation is that of the calculators on the sampled frames, the frames' energies are the first
+    model's, and an ensemble of one model twice deviates by nothing.
+    """
     from ase.build import bulk
 
-    from aiida_limlip.data.potential import deepmd_ensemble_lammps_commands
+    from aiida_limlip.workchains.evaluation import EvaluationWorkChain, build_evaluation_inputs
 
-    atoms = bulk('Li', 'bcc', a=3.44, cubic=True).repeat(3)
-    forces = []
-    for potential in potentials:
-        atoms.calc = potential.get_ase_calculator()
-        forces.append(atoms.get_forces())
-        energy = atoms.get_potential_energy()
-    single = directory / 'single'
-    single.mkdir()
-    potential.write_files(single)
-    log = run_lammps(lmp_code, potential.get_lammps_commands(single), single).splitlines()
-    first = next(i for i, line in enumerate(log) if line.split()[:3] == ['Step', 'PotEng', 'Temp'])
-    step, pe, _ = log[first + 1].split()
-    assert step == '0' and float(pe) == pytest.approx(energy, abs=1e-6)  # the perfect lattice, same model
-
-    ensemble = directory / 'ensemble'
-    ensemble.mkdir()
-    run_lammps(lmp_code, deepmd_ensemble_lammps_commands(potentials, ensemble, out_freq=5), ensemble)
-    deviations = np.loadtxt(ensemble / 'model_devi.out')
-    assert list(deviations[:, 0]) == [0, 5, 10, 15, 20]
-    spread = np.sqrt(np.sum(np.var(np.array(forces), axis=0), axis=1))  # per-atom norm of the force std
-    assert deviations[0, 4] == pytest.approx(spread.max(), rel=1e-5, abs=1e-9)  # max_devi_f (eV/Å)
-    assert deviations[0, 6] == pytest.approx(spread.mean(), rel=1e-5, abs=1e-9)  # avg_devi_f
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.44, cubic=True).repeat(3))
+    parameters = {
+        'ensemble': 'nvt_langevin',
+        'temperature': 300.0,
+        'steps': 20,
+        'thermo_interval': 5,
+        'frame_interval': 5,
+    }
+    first, second = potentials
+    deviations = {}
+    for name, model in (('pair', second), ('same', first)):
+        inputs = build_evaluation_inputs({'lammps': lmp_code}, 'md', first, parameters, ensemble={'m1': model})
+        inputs.update(structures={'bcc': structure}, task=orm.Str('md'))
+        outputs, node = engine.run_get_node(EvaluationWorkChain, inputs)
+        assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+        assert inputs['engine'].value == 'lammps'
+        deviations[name] = outputs['model_deviation']['bcc']
+        if name == 'pair':
+            trajectory = outputs['trajectory']['bcc']
+    assert np.abs(deviations['same'].get_array('max_devi_f')).max() < 1e-8
+    deviation = deviations['pair']
+    assert list(deviation.get_array('step')) == [0, 5, 10, 15, 20]
+    calculators = [potential.get_ase_calculator() for potential in potentials]
+    for index in range(trajectory.numsteps):
+        atoms = trajectory.get_step_structure(index).get_ase()
+        forces = []
+        for calculator in calculators:
+            atoms.calc = calculator
+            forces.append(atoms.get_forces())
+            if calculator is calculators[0]:
+                assert atoms.get_potential_energy() == pytest.approx(trajectory.get_array('energies')[index], abs=1e-6)
+        spread = np.linalg.norm(np.std(np.array(forces), axis=0), axis=1)  # per-atom norm of the force std
+        assert deviation.get_array('max_devi_f')[index] == pytest.approx(spread.max(), rel=1e-5, abs=1e-8)
+        assert deviation.get_array('avg_devi_f')[index] == pytest.approx(spread.mean(), rel=1e-5, abs=1e-8)
 
 
 @pytest.mark.slow
