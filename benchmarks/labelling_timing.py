@@ -34,7 +34,7 @@ def main():
 
     if not get_daemon_client().is_daemon_running:
         get_daemon_client().start_daemon()
-    from aiida_limlip.structures.seeds import kpoint_mesh
+    from aiida_limlip.workchains.dft import kpoint_mesh
     from aiida_limlip.workchains.labelling import LabellingWorkChain
 
     print(f'protocol {args.protocol}: {LabellingWorkChain.get_available_protocols()[args.protocol]}')

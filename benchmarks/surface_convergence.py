@@ -35,7 +35,7 @@ def main():
         overrides = {
             'min_slab_size': slab,
             'min_vacuum_size': vacuum,
-            'evaluation': {'runner_parameters': {'fmax': 1e-3}},
+            'evaluation': {'parameters': {'fmax': 1e-3}},
         }
         builder = SurfaceEnergyWorkChain.get_builder_from_protocol(args.code, structure, potential, overrides=overrides)
         start = time.monotonic()

@@ -90,7 +90,7 @@ def main():
                      summary['stress_rmse_mean'], elapsed, node.pk))  # fmt: skip
 
     snap = PotentialData.from_snap_zuo2020().get_or_store()
-    node = submit(PredictionErrorsWorkChain.get_builder_for('limlip-runner@localhost', snap, test))
+    node = submit(PredictionErrorsWorkChain.get_builder_from_protocol('limlip-runner@localhost', snap, test))
     elapsed = wait(node)
     overall = node.outputs.errors['overall']
     rows.append(('SNAP', overall['energy']['rmse'], overall['forces']['rmse'], overall['stress']['rmse'], elapsed,
