@@ -24,6 +24,7 @@ from .base import (
     positive,
     positive_integer,
 )
+from .relax import RELAX_PARAMETERS, optimizer_class, relax_structure
 
 METHODS = ('aseneb', 'improvedtangent', 'eb', 'spline', 'string')
 
@@ -82,8 +83,6 @@ def neb(structures: list[Atoms], context: TaskContext, parameters: dict) -> Task
     With two structures, ``images`` intermediate images are interpolated; with more, the given ones are the band.
     """
     from ase.mep import NEB
-
-    from .tasks import RELAX_PARAMETERS, optimizer_class, relax_structure
 
     ends = [structures[0], structures[-1]]
     if parameters['relax_endpoints']:
