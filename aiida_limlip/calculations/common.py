@@ -11,12 +11,13 @@ Both engines give the same nodes for the same task, so a work chain never needs 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiida import orm
 
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from ..runner.base import TaskInputError
+from ..runner.base import Task, TaskInputError
 from ..runner.tasks import get_task
 
 #: The labels of frames given as a FrameSetData, in frame order.
@@ -53,18 +54,30 @@ def ensemble_error(potential: PotentialData, ensemble: Mapping[str, PotentialDat
     return None
 
 
+def checked_task(inputs: Mapping, structures: Mapping[str, orm.StructureData] | None) -> tuple[Task, dict[str, Any]]:
+    """Return the task of ``inputs`` and its full parameters, with the structures (by label) checked against them.
+
+    Raises
+    ------
+    TaskInputError
+        If the task is unknown, a parameter is invalid or the structures do not suit the task.
+    """
+    task = get_task(inputs['task'].value)
+    parameters = task.validate(inputs['parameters'].get_dict() if 'parameters' in inputs else None)
+    if structures is not None:
+        atoms = []
+        for label in sorted(structures):
+            item = structures[label].get_ase()
+            item.info['label'] = label
+            atoms.append(item)
+        task.validate_structures(atoms, parameters)
+    return task, parameters
+
+
 def validate_task_inputs(inputs: Mapping, structures: Mapping[str, orm.StructureData] | None) -> str | None:
     """Check the task, its parameters and the structures against them; return an error message or None."""
     try:
-        task = get_task(inputs['task'].value)
-        parameters = task.validate(inputs['parameters'].get_dict() if 'parameters' in inputs else None)
-        if structures is not None:
-            atoms = []
-            for label in sorted(structures):
-                item = structures[label].get_ase()
-                item.info['label'] = label
-                atoms.append(item)
-            task.validate_structures(atoms, parameters)
+        task, _ = checked_task(inputs, structures)
     except TaskInputError as exception:
         return str(exception)
     if inputs.get('ensemble') and not task.uses_ensemble:

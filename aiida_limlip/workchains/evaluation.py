@@ -21,7 +21,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction
 
 from ..calcfunctions.frame_set import merge_frame_sets
-from ..calculations.common import define_evaluation_outputs, ensemble_error, species_error
+from ..calculations.common import checked_task, define_evaluation_outputs, ensemble_error, species_error
 from ..calculations.lammps import LammpsCalculation
 from ..calculations.runner import RunnerCalculation
 from ..data.frame_set import FrameSetData
@@ -54,15 +54,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
     output = None
     if task_name is not None:
         try:
-            task = get_task(task_name)
-            parameters = task.validate(inputs['parameters'].get_dict() if 'parameters' in inputs else None)
-            if inputs.get('structures'):
-                atoms = []
-                for label in sorted(inputs['structures']):
-                    item = inputs['structures'][label].get_ase()
-                    item.info['label'] = label
-                    atoms.append(item)
-                task.validate_structures(atoms, parameters)
+            task, parameters = checked_task(inputs, inputs.get('structures') or None)
         except TaskInputError as exception:
             return str(exception)
         output = task.output
@@ -70,8 +62,6 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
             message = _pw_unsupported(parameters)
             if message:
                 return message
-    if engine != 'pw' and potential is None:
-        return f'the {engine} engine evaluates a potential: give `potential`'
     message = engine_error(
         engine,
         task_name or ('md' if engine == 'lammps' else 'singlepoint'),
@@ -267,12 +257,12 @@ class EvaluationWorkChain(WorkChain):
         structures = dict(self.inputs.get('structures', {}))
         if engine == 'pw':
             return self._run_pw(task, structures)
-        inputs = self.exposed_inputs(RunnerCalculation if engine == 'ase' else LammpsCalculation, engine)
+        process = RunnerCalculation if engine == 'ase' else LammpsCalculation
+        inputs = self.exposed_inputs(process, engine)
         inputs.update(potential=self.inputs.potential, task=self.inputs.task)
         for key in ('parameters', 'ensemble'):
             if key in self.inputs:
                 inputs[key] = self.inputs[key]
-        process = RunnerCalculation if engine == 'ase' else LammpsCalculation
         if 'frames' in self.inputs:
             batches = {'frames': {'frames': self.inputs.frames}}
         elif task.output == 'trajectory':
