@@ -224,6 +224,9 @@ def write_input(
     lines += [*_thermostat_fixes(parameters, final_temperature, final_temperature), f'run {parameters["steps"]}']
     lines += [
         'run 0 post no',
+        # The last step is recorded even off the thermo interval (as the ASE engine does), so a complete run is seen
+        # as complete; a step recorded twice is read once.
+        f'print "{thermo_line}" append {THERMO_FILE} screen no',
         f'write_dump all custom {FINAL_DUMP_FILE} {DUMP_COLUMNS} modify sort id format float %20.15g',
         f'print "${{limlip_step}} ${{limlip_potential_energy}} {virial}" file {FINAL_FILE} screen no',
     ]

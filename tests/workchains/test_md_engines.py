@@ -135,6 +135,24 @@ def test_lammps_walltime_keeps_the_record(codes, snap_potential):
     assert not node.base.links.get_outgoing(link_type=LinkType.RETURN).all()  # the work chain returns nothing
 
 
+@pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
+def test_last_step_off_the_thermo_interval(codes, snap_potential, engine_name):
+    """A ramp of 15 steps and 20 production steps, recorded every 10: both engines record the last step (35) and
+    call the run complete (LAMMPS once saw it as cut short: its fix print stops at step 30)."""
+    parameters = {
+        'ensemble': 'nvt_langevin',
+        'temperature': 100.0,
+        'initial_temperature': 10.0,
+        'ramp_steps': 15,
+        'steps': 20,
+        'thermo_interval': 10,
+    }
+    outputs, node = run_md(codes, snap_potential, cell(2), parameters, engine_name)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    assert list(outputs['thermo']['cell'].get_array('step')) == [0, 10, 20, 30, 35]
+    assert outputs['results']['items']['cell']['status'] == 'completed'
+
+
 def test_ase_blowup_keeps_the_record(codes, snap_potential):
     parameters = {'ensemble': 'nvt_langevin', 'temperature': 900.0, 'steps': 200, 'max_temperature': 400.0}
     _, node = run_md(codes, snap_potential, cell(2), parameters, 'ase')
