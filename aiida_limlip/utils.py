@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
+from typing import Any
 
 
 def recursive_merge(left: Mapping, right: Mapping) -> dict:
@@ -15,3 +17,17 @@ def recursive_merge(left: Mapping, right: Mapping) -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def finite_or_none(value: Any) -> Any:
+    """Return ``value`` with every NaN or infinite float (in nested dicts and lists) replaced by None.
+
+    The database stores no NaN: a statistic that is undefined (a reduced chi^2 of a two-point fit) becomes null.
+    """
+    if isinstance(value, Mapping):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
