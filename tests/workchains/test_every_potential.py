@@ -301,3 +301,55 @@ def test_neb(potential, runner_code):
         assert frame_energy == pytest.approx(energy, abs=1e-6)
         assert atoms.get_potential_energy() == pytest.approx(energy, abs=1e-5)
     assert path['barrier_forward'] == pytest.approx(max(path['energies']) - path['energies'][0], abs=1e-9)
+
+
+def test_finite_temperature(potential, runner_code, lmp_code):
+    """Both finite-temperature work chains on a 16-atom cell for a few steps, on the engine chosen for the potential:
+    a(T) is the mean recorded box, and C11, C12, C44 the weighted slopes of the recorded stresses, both recomputed
+    here from the child runs' records with numpy."""
+    from aiida_limlip.workchains.properties.finite_temperature import (
+        FiniteTemperatureElasticWorkChain,
+        ThermalExpansionWorkChain,
+    )
+
+    codes = {'ase': runner_code, 'lammps': lmp_code}
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True)).store()
+    md = {'evaluation': {'parameters': {'steps': 40, 'equilibration_steps': 10, 'thermo_interval': 5}}}
+    overrides = {'temperatures': [100.0], 'supercell': [2, 2, 2], 'heating_rate': 2.0, **md}
+    builder = ThermalExpansionWorkChain.get_builder_from_protocol(codes, structure, potential, overrides=overrides)
+    assert builder.evaluation.engine.value == ('lammps' if potential.has_lammps_pair_style else 'ase')
+    thermal, node = run_ok(builder)
+    (run,) = [n for n in node.called if n.process_label == 'EvaluationWorkChain']
+    thermo = run.outputs.thermo.cell
+    first = 50 + 10  # heating from 1 K at 2 K/step, then the equilibration
+    mask = thermo.get_array('step') >= first
+    expected = np.mean(thermo.get_array('cell_lengths')[mask]) / 2
+    assert thermal['lattice_constants'].get_array('lattice_constant')[0] == pytest.approx(expected, rel=1e-12)
+
+    builder = FiniteTemperatureElasticWorkChain.get_builder_from_protocol(
+        codes, structure, potential, overrides=md, lattice_constants=thermal['lattice_constants']
+    )
+    elastic, node = run_ok(builder)
+    (run,) = [n for n in node.called if n.process_label == 'EvaluationWorkChain']
+    items = run.outputs.results['items']
+    strains = {'reference': (None, 0.0)}
+    for cell in node.called:
+        if cell.process_label == 'strained_structures':
+            strains.update({k: tuple(v) for k, v in cell.outputs.strains.get_dict().items()})
+    entry = elastic['results']['by_temperature']['T_100']
+
+    def slope(component, stresses):
+        """The weighted straight line through every (strain, stress) point of the constant, as one fit."""
+        x, y, w = [], [], []
+        for label, (strained, magnitude) in strains.items():
+            if strained in (component, None):
+                for stress in stresses:
+                    average = items[label]['averages'][f'stress_{stress}']
+                    x.append(magnitude)
+                    y.append(average['mean'])
+                    w.append(1 / average['sem'])
+        return np.polyfit(x, y, 1, w=w)[0]
+
+    assert entry['C11']['value'] == pytest.approx(slope(0, ['xx']), rel=1e-9)
+    assert entry['C12']['value'] == pytest.approx(slope(0, ['yy', 'zz']), rel=1e-9)
+    assert entry['C44']['value'] == pytest.approx(slope(3, ['yz']), rel=1e-9)

@@ -47,6 +47,8 @@ PROPERTIES: dict[str, Property] = {
         Property('surfaces', 'limlip.surfaces', figure=('wulff',)),
         Property('phonons', 'limlip.phonons', figure=('phonon_data',)),
         Property('errors', 'limlip.prediction_errors', results='errors'),
+        Property('thermal_expansion', 'limlip.thermal_expansion'),
+        Property('elastic_t', 'limlip.elastic_t'),
     )
 }
 

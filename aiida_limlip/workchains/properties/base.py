@@ -86,6 +86,7 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         overrides: dict | None = None,
         options: dict | None = None,
         engine: str | None = None,
+        **property_inputs,
     ):
         """Return a builder filled in from a protocol; every input is checked here, before anything is submitted.
 
@@ -109,6 +110,9 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
             Scheduler options of every job.
         engine
             Force an engine (``ase``, ``lammps``, ``pw``) instead of the preferred one for the task.
+        property_inputs
+            Further inputs of the property set as they are (e.g. ``lattice_constants`` of
+            ``FiniteTemperatureElasticWorkChain``).
 
         Raises
         ------
@@ -135,6 +139,8 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
             engine=engine,
         )
         cls.fill_builder(builder, inputs)
+        for key, value in property_inputs.items():
+            builder[key] = value
         check_builder(builder)
         return builder
 
@@ -165,7 +171,7 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         inputs['task'] = orm.Str(task or self._evaluation_task)
         if parameters is not None:
             inputs['parameters'] = orm.Dict(parameters)
-        inputs['metadata'] = {'call_link_label': key}
+        inputs['metadata'] = {'call_link_label': key.replace('.', '_')}  # a nested context key: runs.T_300
         node = self.submit(EvaluationWorkChain, **inputs)
         who = 'pw.x' if self.engine == 'pw' else self.potential_name()
         self.report(
