@@ -93,3 +93,57 @@ def get_labelling_calculations(training_set) -> dict[str, orm.CalcJobNode]:
         if source:
             calculations[f'{index}:{frame.info.get("label", "")}'] = orm.load_node(source)
     return calculations
+
+
+def finite_temperature_series(nodes: list[orm.WorkChainNode]) -> dict[str, dict[str, dict]]:
+    """Return the data of Fig. 2 from finished finite-temperature work chains, by potential.
+
+    Parameters
+    ----------
+    nodes
+        ``ThermalExpansionWorkChain`` nodes (a(T), error bar: the standard deviation; temperatures where the box
+        did not stay cubic are left out) and ``FiniteTemperatureElasticWorkChain`` nodes (C_ij and moduli, error
+        bars: standard errors of the fits and propagated errors), of one or several potentials.
+
+    Returns
+    -------
+    dict
+        ``{potential label: {quantity: {'temperatures', 'values', 'errors'}}}``, the input of
+        :func:`aiida_limlip.analysis.figure2.plot_figure2`.
+
+    Raises
+    ------
+    ValueError
+        For a node that is not a finished finite-temperature work chain.
+    """
+    from .analysis.figure2 import PANELS
+
+    series: dict[str, dict[str, dict]] = {}
+    for node in nodes:
+        label = node.process_label
+        if label not in ('ThermalExpansionWorkChain', 'FiniteTemperatureElasticWorkChain') or not node.is_finished_ok:
+            raise ValueError(
+                f'{label}<{node.pk}> is not a finished ThermalExpansionWorkChain or FiniteTemperatureElasticWorkChain'
+            )
+        potential = node.inputs.evaluation.potential
+        entry = series.setdefault(potential.label or f'{potential.kind}<{potential.pk}>', {})
+        if label == 'ThermalExpansionWorkChain':
+            arrays = node.outputs.lattice_constants
+            keep = arrays.get_array('cubic') if 'cubic' in arrays.get_arraynames() else None
+            columns = [arrays.get_array(k) for k in ('temperatures', 'lattice_constant', 'lattice_constant_std')]
+            if keep is not None:
+                columns = [column[keep] for column in columns]
+            entry['lattice_constant'] = {
+                'temperatures': columns[0].tolist(),
+                'values': columns[1].tolist(),
+                'errors': columns[2].tolist(),
+            }
+            continue
+        arrays = node.outputs.elastic_constants
+        for quantity, _ in PANELS[1:]:
+            entry[quantity] = {
+                'temperatures': arrays.get_array('temperatures').tolist(),
+                'values': arrays.get_array(quantity).tolist(),
+                'errors': arrays.get_array(f'{quantity}_error').tolist(),
+            }
+    return series
