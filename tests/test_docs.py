@@ -24,6 +24,7 @@ def test_tutorial_runs(tmp_path, capsys):
     assert namespace['node'].is_finished_ok
     assert namespace['meam_node'].is_finished_ok
     assert all(node.is_finished_ok for node in namespace['md'].values())
+    assert namespace['thermal_node'].is_finished_ok and namespace['elastic_node'].is_finished_ok
     # The tutorial's claims about SNAP hold.
     assert namespace['node'].outputs.lattice_constant.value == pytest.approx(3.506, abs=1e-3)
     assert namespace['node'].outputs.bulk_modulus.value == pytest.approx(10.0, abs=0.5)
