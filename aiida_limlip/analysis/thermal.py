@@ -25,9 +25,11 @@ MARTENSITIC_TEMPERATURE = 78.0
 #: differences is 0.1 % off its small-strain value at 1 % strain but 4 % off at 2 % (docs: finite-temperature).
 MAX_STRAIN = 0.02
 
-#: The largest relative spread of the mean box sides for which the crystal counts as still cubic: a transformed
-#: (tetragonal, Bain-path) box is beyond it by far, thermal noise of a short run well below.
-MAX_BOX_SPREAD = 0.01
+#: The largest relative spread of the mean box sides for which the crystal counts as still cubic. A transformed box
+#: is far beyond it (MEAM's bcc box going along the Bain path at 10 K: 22 %). Li's shear constant C' is only ~1 GPa,
+#: so a small box fluctuates in shape: rms strains sqrt(kT / (C' V)) are 6 % at 300 K for 54 atoms, 2 % for 432, and
+#: the mean sides of a short run can differ by a few per cent (measured 1.2 % for 54 atoms over 2 ps).
+MAX_BOX_SPREAD = 0.05
 
 #: Measured lattice constants of Li (Å) for Fig. 2: (T in K, a, its uncertainty or None, source).
 EXPERIMENTAL_LATTICE_CONSTANTS = (

@@ -41,7 +41,7 @@ def analyse_thermal_expansion(supercell: orm.StructureData, settings: orm.Dict, 
     Outputs ``results`` (per temperature the mean, standard deviation and blocked standard error of a, the box and
     the pressure; the fit of a(T)), ``lattice_constants`` (the same as arrays against T, with the supercell
     ``repeat`` and the ``structure_uuid`` of the conventional cell as attributes) and ``equilibrated_structures``:
-    the supercell at each temperature's mean box, for the elastic constants at that temperature.
+    the supercell with the cubic box of each temperature's mean lattice constant, the start of the elastic runs.
     """
     repeat = settings['repeat']
     runs = settings['runs']
@@ -84,9 +84,9 @@ def analyse_thermal_expansion(supercell: orm.StructureData, settings: orm.Dict, 
 
     structures = {}
     for label in ordered:
+        # The crystal is cubic on average: the box sides' differences are shape fluctuations, not structure.
         atoms = supercell.get_ase()
-        box = [side['mean'] for side in per_temperature[label]['box']]
-        atoms.set_cell(np.diag(box), scale_atoms=True)
+        atoms.set_cell(np.diag(np.array(repeat) * per_temperature[label]['lattice_constant']['mean']), scale_atoms=True)
         structures[label] = orm.StructureData(ase=atoms)
 
     results = {
@@ -129,11 +129,12 @@ def cells_at_temperatures(
     """Return the MD supercell at the mean box of each requested temperature of a thermal-expansion run.
 
     Outputs by temperature label (``T_300``); the supercell is the conventional ``structure`` repeated as in the
-    thermal-expansion run, scaled to its mean box (ideal positions).
+    thermal-expansion run, with the cubic box of its mean lattice constant (ideal positions).
     """
     repeat = lattice_constants.base.attributes.get('repeat')
     known = lattice_constants.get_array('temperatures')
     boxes = lattice_constants.get_array('box')
+    lattice = lattice_constants.get_array('lattice_constant')
     outputs = {}
     for temperature in temperatures.get_list():
         index = int(np.argmin(np.abs(known - float(temperature))))
@@ -144,7 +145,7 @@ def cells_at_temperatures(
                 410, f'at {temperature} K the mean box is not cubic ({boxes[index]} Å): the crystal transformed'
             )
         atoms = structure.get_ase().repeat(tuple(repeat))
-        atoms.set_cell(np.diag(boxes[index]), scale_atoms=True)
+        atoms.set_cell(np.diag(np.array(repeat) * lattice[index]), scale_atoms=True)
         outputs[thermal.temperature_label(temperature)] = orm.StructureData(ase=atoms)
     return outputs
 

@@ -133,7 +133,9 @@ def test_npt_statistics_flags_a_transformed_box():
     stats = thermal.npt_statistics(cubic, 20, [3, 3, 3])
     assert stats['cubic'] and stats['lattice_constant']['mean'] == pytest.approx(3.5)
     assert stats['lattice_constant']['samples'] == 8
-    tetragonal = {**cubic, 'cell_lengths': np.tile([11.6, 11.6, 9.3], (10, 1))}
+    tetragonal = {**cubic, 'cell_lengths': np.tile([11.6, 11.6, 9.3], (10, 1))}  # MEAM at 10 K
+    noisy = {**cubic, 'cell_lengths': np.tile([10.62, 10.40, 10.50], (10, 1))}  # a short run of 54 atoms at 300 K
+    assert thermal.npt_statistics(noisy, 20, [3, 3, 3])['cubic']
     assert not thermal.npt_statistics(tetragonal, 20, [3, 3, 3])['cubic']
     with pytest.raises(ValueError, match='shorter than its equilibration'):
         thermal.npt_statistics(cubic, 200, [3, 3, 3])

@@ -23,6 +23,13 @@ from ..common import check_builder, describe_failure
 from ..evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 
+def stress_error(potential: PotentialData | None, why: str) -> str | None:
+    """Return an error message if ``potential`` predicts no stress, which the property needs (``why`` says for what)."""
+    if potential is not None and not potential.supports_stress:
+        return f'the potential (kind {potential.kind}) does not predict stress ({potential.properties}); {why}'
+    return None
+
+
 class PropertyWorkChain(ProtocolMixin, WorkChain):
     """Base class: a ``structure``, an ``evaluation`` namespace (engine, potential, codes) and a protocol.
 

@@ -7,7 +7,7 @@ from aiida import orm
 from ...analysis.structures import is_cubic
 from ...calcfunctions.elastic import fit_elastic_constants, strained_structures
 from ...data.potential import PotentialData
-from .base import PropertyWorkChain
+from .base import PropertyWorkChain, stress_error
 
 
 class ElasticConstantsWorkChain(PropertyWorkChain):
@@ -54,11 +54,9 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
         """Elastic constants need stresses; C11, C12, C44 need a cubic crystal; the fit needs non-zero strains."""
-        if potential is not None and not potential.supports_stress:
-            return (
-                f'the potential (kind {potential.kind}) does not predict stress ({potential.properties}); elastic '
-                'constants are fitted to stresses'
-            )
+        message = stress_error(potential, 'elastic constants are fitted to stresses')
+        if message:
+            return message
         if not is_cubic(inputs['structure'].get_ase()):
             return 'the structure is not cubic: C11, C12, C44 and the Zener ratio use cubic formulas'
         components = inputs.get('strain_components')

@@ -23,7 +23,7 @@ from ...calcfunctions.thermal import (
 from ...data.potential import PotentialData
 from ...runner.base import is_orthorhombic
 from ..common import describe_failure
-from .base import PropertyWorkChain
+from .base import PropertyWorkChain, stress_error
 
 #: MD parameters the work chains set themselves, from ``temperatures`` and ``heating_rate``.
 SET_BY_WORK_CHAIN = ('temperature', 'initial_temperature', 'ramp_steps')
@@ -37,12 +37,6 @@ def _md_parameters_error(inputs: dict, ensembles: tuple[str, ...]) -> str | None
         return f'evaluation.parameters: {", ".join(fixed)} are set by the work chain from `temperatures`'
     if parameters.get('ensemble', ensembles[0]) not in ensembles:
         return f'evaluation.parameters: the ensemble must be {" or ".join(ensembles)}, got {parameters["ensemble"]}'
-    return None
-
-
-def _stress_error(potential: PotentialData | None, what: str) -> str | None:
-    if potential is not None and not potential.supports_stress:
-        return f'the potential (kind {potential.kind}) does not predict stress ({potential.properties}); {what}'
     return None
 
 
@@ -145,7 +139,7 @@ class ThermalExpansionWorkChain(_FiniteTemperatureWorkChain):
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
         """Temperatures above 0 K and below melting, a cubic cell along x, y, z, positive repeats, NPT, stress."""
-        message = _stress_error(potential, 'NPT at zero stress needs it')
+        message = stress_error(potential, 'NPT at zero stress needs it')
         if message:
             return message
         if potential is None and inputs.get('evaluation', {}).get('engine', orm.Str('')).value == 'pw':
@@ -311,7 +305,7 @@ class FiniteTemperatureElasticWorkChain(_FiniteTemperatureWorkChain):
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
         """Stress, a cubic cell, its own lattice constants, known temperatures, strains in the linear regime."""
-        message = _stress_error(potential, 'elastic constants are fitted to stresses')
+        message = stress_error(potential, 'elastic constants are fitted to stresses')
         if message:
             return message
         if not is_cubic(inputs['structure'].get_ase()):
