@@ -200,8 +200,9 @@ def fit_elastic_at_temperatures(settings: orm.Dict, **results: orm.Dict) -> dict
             return ExitCode(410, f'{label}: no MD averages for {", ".join(missing)}')
         components = [None] + [int(strains[cell][0]) for cell in cells[1:]]
         magnitudes = [0.0] + [float(strains[cell][1]) for cell in cells[1:]]
-        stresses = np.array([[items[c]['averages'][f'stress_{v}']['mean'] for v in VOIGT] for c in cells])
-        errors = np.array([[items[c]['averages'][f'stress_{v}']['sem'] for v in VOIGT] for c in cells])
+        stresses = np.array([[items[c]['averages'][f'stress_{v}']['mean'] for v in VOIGT] for c in cells], dtype=float)
+        # A null error (one sample) becomes NaN, and the fit then weighs the points equally.
+        errors = np.array([[items[c]['averages'][f'stress_{v}']['sem'] for v in VOIGT] for c in cells], dtype=float)
         try:
             constants = thermal.fit_cubic_constants(components, magnitudes, stresses, errors)
         except ValueError as exception:

@@ -11,6 +11,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ..engines import lammps
 from ..runner.md import max_temperature, thermo_averages
 from ..runner.tasks import UNITS, get_task
+from ..utils import finite_or_none
 from .common import deviation_node, frame_set, md_status_exit_code, thermo_node, trajectory_node
 
 
@@ -87,7 +88,7 @@ class LammpsParser(Parser):
             'items': {label: summary},
             'engine': 'lammps',
         }
-        outputs = {'results': orm.Dict(results), f'thermo.{label}': thermo_node(thermo)}
+        outputs = {'results': orm.Dict(finite_or_none(results)), f'thermo.{label}': thermo_node(thermo)}
         if final is not None:
             outputs['frames'] = frame_set([final], [label], self.node.uuid)
             outputs[f'structures.{label}'] = orm.StructureData(ase=final)

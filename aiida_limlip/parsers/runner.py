@@ -13,6 +13,7 @@ from aiida.parsers import Parser
 from ..calculations.runner import input_labels
 from ..runner import files
 from ..runner.tasks import get_task
+from ..utils import finite_or_none
 from .common import deviation_node, frame_set, md_status_exit_code, thermo_node, trajectory_node
 
 #: Runner error reasons (``error.json``) to exit-code labels.
@@ -64,7 +65,7 @@ class RunnerParser(Parser):
             return self.exit_codes.ERROR_OUTPUT_INCOMPLETE.format(got=len(frames), expected=expected)
 
         outputs = {
-            'results': orm.Dict({key: results.get(key) for key in RESULT_KEYS}),
+            'results': orm.Dict(finite_or_none({key: results.get(key) for key in RESULT_KEYS})),
             'frames': frame_set(frames, frame_labels, self.node.uuid),
         }
         if task.moves_atoms:

@@ -153,6 +153,17 @@ def test_last_step_off_the_thermo_interval(codes, snap_potential, engine_name):
     assert outputs['results']['items']['cell']['status'] == 'completed'
 
 
+@pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
+def test_one_averaged_sample_is_stored(codes, snap_potential, engine_name):
+    """One record after the equilibration has no standard error: it is stored as null, not as a NaN the database
+    refuses (the job once failed on it)."""
+    parameters = {'ensemble': 'nve', 'temperature': 100.0, 'steps': 10, 'equilibration_steps': 5, 'thermo_interval': 10}
+    outputs, node = run_md(codes, snap_potential, cell(2), parameters, engine_name)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    temperature = outputs['results']['items']['cell']['averages']['temperature']
+    assert temperature['samples'] == 1 and temperature['sem'] is None
+
+
 def test_ase_blowup_keeps_the_record(codes, snap_potential):
     parameters = {'ensemble': 'nvt_langevin', 'temperature': 900.0, 'steps': 200, 'max_temperature': 400.0}
     _, node = run_md(codes, snap_potential, cell(2), parameters, 'ase')
