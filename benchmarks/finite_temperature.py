@@ -7,7 +7,7 @@ Two parts, each optional:
   protocol would have on such a core pair (heating at 0.01 K/step + 100,000 NPT steps per temperature; 5 strained
   cells x 1,000,000 NVT steps per temperature; 100-450 K every 50 K). DeePMD and NequIP are the tiny models of
   ``md_engines.py`` unless ``--deepmd``/``--nequip`` name trained ones: their cost per step grows with model size.
-* ``--run``: ``ThermalExpansionWorkChain`` then ``FiniteTemperatureElasticWorkChain`` at ``--protocol`` (default
+* ``--run`` (jobs with one thread each, as they run side by side): ``ThermalExpansionWorkChain`` then ``FiniteTemperatureElasticWorkChain`` at ``--protocol`` (default
   ``demo``) for each of ``--potentials`` (default SNAP and MEAM), through the profile; prints a(300 K) and
   C_ij(300 K), and writes Fig. 2 and its CSV to ``--out``.
 
@@ -196,6 +196,8 @@ def main():
     if args.timing:
         timing(args)
     if args.run:
+        # The runs are concurrent local jobs: one thread each, or threads spin against each other on 2 cores.
+        os.environ['OMP_NUM_THREADS'] = '1'
         run(args)
     if not (args.timing or args.run):
         parser.error('give --timing, --run or both')
