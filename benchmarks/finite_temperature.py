@@ -7,9 +7,9 @@ Two parts, each optional:
   protocol would have on such a core pair (heating at 0.01 K/step + 100,000 NPT steps per temperature; 5 strained
   cells x 1,000,000 NVT steps per temperature; 100-450 K every 50 K). DeePMD and NequIP are the tiny models of
   ``md_engines.py`` unless ``--deepmd``/``--nequip`` name trained ones: their cost per step grows with model size.
-* ``--run`` (jobs with one thread each, as they run side by side): ``ThermalExpansionWorkChain`` then ``FiniteTemperatureElasticWorkChain`` at ``--protocol`` (default
-  ``demo``) for each of ``--potentials`` (default SNAP and MEAM), through the profile; prints a(300 K) and
-  C_ij(300 K), and writes Fig. 2 and its CSV to ``--out``.
+* ``--run``: ``ThermalExpansionWorkChain`` then ``FiniteTemperatureElasticWorkChain`` at ``--protocol`` (default
+  ``demo``) for each of ``--potentials`` (default SNAP and MEAM), through the profile, one thread per job (they run
+  side by side); prints a(T) and C_ij(T), and writes Fig. 2 and its CSV to ``--out``.
 
     python benchmarks/finite_temperature.py --timing --run [--protocol demo] [--out fig2]
 """
