@@ -38,6 +38,16 @@ def strain_set(magnitudes: Sequence[float], components: Sequence[int] = range(6)
     return [(c, s * m) for c in components for m in values for s in (-1.0, 1.0)]
 
 
+def strain_magnitudes_error(magnitudes: Sequence[float], limit: float) -> str | None:
+    """Return why strain magnitudes cannot be fitted: none non-zero, or one beyond ``limit`` (the linear regime)."""
+    values = [abs(float(value)) for value in magnitudes if value]
+    if not values:
+        return 'strain_magnitudes needs at least one non-zero strain'
+    if max(values) > limit:
+        return f'strain magnitude {max(values)} is beyond the linear regime (at most {limit})'
+    return None
+
+
 def deform(cell: np.ndarray, component: int, magnitude: float) -> np.ndarray:
     """Return ``cell`` (rows are lattice vectors) deformed by the strain ``(component, magnitude)``."""
     return np.asarray(cell) @ (np.eye(3) + strain_matrix(component, magnitude))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiida import orm
 
+from ...analysis.elastic import strain_magnitudes_error
 from ...analysis.structures import is_cubic
 from ...calcfunctions.elastic import fit_elastic_constants, strained_structures
 from ...data.potential import PotentialData
@@ -63,13 +64,7 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
         if components is not None and sorted(components.get_list()) not in ([0, 1, 2, 3, 4, 5], [0, 3]):
             return f'strain_components must be all six [0..5] or the cubic pair [0, 3], got {components.get_list()}'
         magnitudes = inputs.get('strain_magnitudes')
-        if magnitudes is not None:
-            values = [abs(float(value)) for value in magnitudes.get_list() if value]
-            if not values:
-                return 'strain_magnitudes needs at least one non-zero strain'
-            if max(values) > 0.05:
-                return f'strain magnitude {max(values)} is beyond the linear regime (> 0.05)'
-        return None
+        return None if magnitudes is None else strain_magnitudes_error(magnitudes.get_list(), 0.05)
 
     @classmethod
     def fill_builder(cls, builder, inputs: dict) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext
 
+from ...analysis.elastic import strain_magnitudes_error
 from ...analysis.structures import is_cubic
 from ...analysis.thermal import MARTENSITIC_TEMPERATURE, MAX_STRAIN, temperature_label, temperatures_error
 from ...calcfunctions.elastic import strained_structures
@@ -37,6 +38,36 @@ def _md_parameters_error(inputs: dict, ensembles: tuple[str, ...]) -> str | None
         return f'evaluation.parameters: {", ".join(fixed)} are set by the work chain from `temperatures`'
     if parameters.get('ensemble', ensembles[0]) not in ensembles:
         return f'evaluation.parameters: the ensemble must be {" or ".join(ensembles)}, got {parameters["ensemble"]}'
+    return None
+
+
+def _lattice_constants_error(
+    lattice: orm.ArrayData, structure: orm.StructureData, asked: orm.List | None
+) -> str | None:
+    """Return why ``lattice`` cannot start the elastic runs at the ``asked`` temperatures (default: all of them)."""
+    if lattice.base.attributes.get('repeat', None) is None or 'temperatures' not in lattice.get_arraynames():
+        return 'lattice_constants is not the `lattice_constants` output of a ThermalExpansionWorkChain'
+    if lattice.base.attributes.get('structure_uuid', None) != structure.uuid:
+        return (
+            'lattice_constants belong to another structure: give the `structure` the ThermalExpansionWorkChain '
+            'started from'
+        )
+    labels = [temperature_label(t) for t in lattice.get_array('temperatures')]
+    cubic = lattice.get_array('cubic') if 'cubic' in lattice.get_arraynames() else [True] * len(labels)
+    temperatures = asked.get_list() if asked is not None else lattice.get_array('temperatures').tolist()
+    if asked is not None:
+        message = temperatures_error(temperatures, allow_above_melting=True)
+        if message:
+            return message
+    missing = [t for t in temperatures if temperature_label(t) not in labels]
+    if missing:
+        return f'no lattice constant at {missing} K: run ThermalExpansionWorkChain there first'
+    transformed = [t for t in temperatures if not cubic[labels.index(temperature_label(t))]]
+    if transformed:
+        return (
+            f'at {transformed} K the crystal did not stay cubic in the NPT run (the box transformed): cubic elastic '
+            'constants are meaningless there; leave these temperatures out with `temperatures`'
+        )
     return None
 
 
@@ -312,53 +343,17 @@ class FiniteTemperatureElasticWorkChain(_FiniteTemperatureWorkChain):
             return 'the structure is not cubic: C11, C12, C44 use cubic symmetry'
         lattice = inputs.get('lattice_constants')
         if lattice is not None:
-            attributes = lattice.base.attributes
-            if attributes.get('repeat', None) is None or 'temperatures' not in lattice.get_arraynames():
-                return 'lattice_constants is not the `lattice_constants` output of a ThermalExpansionWorkChain'
-            if attributes.get('structure_uuid', None) != inputs['structure'].uuid:
-                return (
-                    'lattice_constants belong to another structure: give the `structure` the ThermalExpansionWorkChain '
-                    'started from'
-                )
-            known = {temperature_label(t) for t in lattice.get_array('temperatures')}
-            if 'cubic' in lattice.get_arraynames():
-                transformed = [
-                    float(t)
-                    for t, ok in zip(lattice.get_array('temperatures'), lattice.get_array('cubic'), strict=True)
-                    if not ok
-                ]
-                asked = (
-                    inputs['temperatures'].get_list()
-                    if 'temperatures' in inputs
-                    else list(lattice.get_array('temperatures'))
-                )
-                bad = [t for t in asked if float(t) in transformed]
-                if bad:
-                    return (
-                        f'at {bad} K the crystal did not stay cubic in the NPT run (the box transformed): cubic '
-                        'elastic constants are meaningless there; leave these temperatures out with `temperatures`'
-                    )
-            if 'temperatures' in inputs:
-                asked = inputs['temperatures'].get_list()
-                message = temperatures_error(asked, allow_above_melting=True)
-                if message:
-                    return message
-                missing = [t for t in asked if temperature_label(t) not in known]
-                if missing:
-                    return f'no lattice constant at {missing} K: run ThermalExpansionWorkChain there first'
+            message = _lattice_constants_error(lattice, inputs['structure'], inputs.get('temperatures'))
+            if message:
+                return message
         components = inputs['strain_components'].get_list() if 'strain_components' in inputs else [0, 3]
         chosen = set(components)
         if not chosen <= set(range(6)) or not chosen & {0, 1, 2} or not chosen & {3, 4, 5}:
             return f'strain_components must be Voigt components 0-5, a normal (0-2) and a shear (3-5) one: {components}'
         if 'strain_magnitudes' in inputs:
-            values = [abs(float(value)) for value in inputs['strain_magnitudes'].get_list() if value]
-            if not values:
-                return 'strain_magnitudes needs at least one non-zero strain'
-            if max(values) > MAX_STRAIN:
-                return (
-                    f"strain magnitude {max(values)} is beyond the linear regime of Li (at most {MAX_STRAIN}: C' is "
-                    'only ~1 GPa)'
-                )
+            message = strain_magnitudes_error(inputs['strain_magnitudes'].get_list(), MAX_STRAIN)
+            if message:
+                return f"{message}: Li's C' is only ~1 GPa"
         return _md_parameters_error(inputs, ('nvt_langevin', 'nvt_nose_hoover'))
 
     @classmethod
