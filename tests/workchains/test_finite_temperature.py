@@ -70,6 +70,12 @@ def test_low_temperature_limit(codes, snap_potential, tmp_path):
         assert entry['temperature']['mean'] == pytest.approx(float(label[2:]), rel=0.2)
     lattice = thermal['lattice_constants']
     assert lattice.base.attributes.get('repeat') == [3, 3, 3]
+    # alpha = (da/dT) / a at mid-range, recomputed from the arrays with numpy's weighted fit.
+    temperatures, a_mean = lattice.get_array('temperatures'), lattice.get_array('lattice_constant')
+    slope, intercept = np.polyfit(temperatures, a_mean, 1, w=1 / lattice.get_array('lattice_constant_sem'))
+    alpha = slope / (intercept + slope * temperatures.mean())
+    assert thermal['thermal_expansion_coefficient'].value == pytest.approx(alpha, rel=1e-9)
+    assert thermal['thermal_expansion_coefficient'].base.attributes.get('unit') == '1/K'
     # The equilibrated cell of each temperature is the cubic supercell of its mean lattice constant.
     for index, label in enumerate(results['labels']):
         cell = thermal['equilibrated_structures'][label].get_ase().cell
