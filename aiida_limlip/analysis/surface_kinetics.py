@@ -122,3 +122,43 @@ def rate_ratios(barriers: Mapping[str, float], reference: str, temperature: floa
         facet: float(np.exp(-(barrier - barriers[reference]) / (kB * temperature)))
         for facet, barrier in barriers.items()
     }
+
+
+def facet_grid(
+    energies: Sequence[float], points: Sequence[int], clean: float, bulk_per_atom: float
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Return the adsorption-energy grid (n_a, n_b) of one facet (eV) and its distinct minima (i, j), lowest first.
+
+    ``energies`` are the adsorbed slabs' energies (eV), row by row as :func:`surface_grid` orders the sites.
+    """
+    grid = np.asarray(energies, dtype=float).reshape(tuple(points)) - clean - bulk_per_atom
+    minima = sorted(periodic_minima(grid), key=lambda p: grid[p])
+    return grid, minima
+
+
+def distinct_minima(
+    sites: Sequence[Sequence[float]], energies: Sequence[float], unit_cell: Sequence[Sequence[float]], tolerance: float
+) -> list[int]:
+    """Return the indices of the distinct minima among relaxed ones, lowest energy first.
+
+    Two minima are one when their sites (fractional, in the surface unit cell) lie within ``tolerance`` (Å) of each
+    other, periodically: relaxations that started from different grid points may end in the same well.
+    """
+    unit = np.asarray(unit_cell, dtype=float)[:, :2]
+    kept: list[int] = []
+    for index in sorted(range(len(sites)), key=lambda i: energies[i]):
+        for other in kept:
+            delta = (np.asarray(sites[index]) - np.asarray(sites[other]) + 0.5) % 1.0 - 0.5
+            # The nearest periodic image of an oblique cell can be one cell further along a diagonal.
+            shifts = [delta + (i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+            if min(np.linalg.norm(np.asarray(s) @ unit) for s in shifts) < tolerance:
+                break
+        else:
+            kept.append(index)
+    return kept
+
+
+def path_barrier(energies: Sequence[float]) -> float:
+    """Return the barrier of a periodic diffusion path: its highest energy minus its lowest (eV)."""
+    values = np.asarray(energies, dtype=float)
+    return float(values.max() - values.min())

@@ -10,6 +10,36 @@ from ...data.potential import PotentialData
 from .base import PropertyWorkChain
 
 
+def facets_error(inputs: dict) -> str | None:
+    """Return an error message unless ``inputs`` name facets: one of ``max_index`` (>= 1) or ``miller_indices``."""
+    has_max, has_list = 'max_index' in inputs, bool(inputs.get('miller_indices'))
+    if has_max == has_list:
+        return 'give exactly one of max_index and miller_indices'
+    if has_max and inputs['max_index'].value < 1:
+        return f'max_index must be at least 1, got {inputs["max_index"].value}'
+    for miller in inputs['miller_indices'].get_list() if has_list else []:
+        try:
+            check_miller_index(miller)
+        except (ValueError, TypeError) as exception:
+            return f'impossible Miller index {miller}: {exception}'
+    return None
+
+
+def set_facets(builder, inputs: dict) -> None:
+    """Set ``miller_indices`` or ``max_index`` of ``builder`` from protocol ``inputs``."""
+    if inputs.get('miller_indices'):
+        builder.miller_indices = orm.List(inputs['miller_indices'])
+    else:
+        builder.max_index = orm.Int(inputs['max_index'])
+
+
+def facet_settings(inputs) -> dict:
+    """Return the facets of a work chain's ``inputs`` as settings of the slab calcfunctions."""
+    if 'miller_indices' in inputs:
+        return {'miller_indices': inputs['miller_indices'].get_list()}
+    return {'max_index': inputs['max_index'].value}
+
+
 class SurfaceEnergyWorkChain(PropertyWorkChain):
     """Surface energies gamma = (E_slab - N e_bulk) / 2A of symmetric slabs, and the Wulff shape (pymatgen).
 
@@ -58,16 +88,9 @@ class SurfaceEnergyWorkChain(PropertyWorkChain):
     @classmethod
     def validate_property(cls, inputs: dict, potential: PotentialData | None) -> str | None:
         """Check the facets (one of max_index or miller_indices, no 0 0 0) and the sizes."""
-        has_max, has_list = 'max_index' in inputs, bool(inputs.get('miller_indices'))
-        if has_max == has_list:
-            return 'give exactly one of max_index and miller_indices'
-        if has_max and inputs['max_index'].value < 1:
-            return f'max_index must be at least 1, got {inputs["max_index"].value}'
-        for miller in inputs.get('miller_indices', orm.List()).get_list() if has_list else []:
-            try:
-                check_miller_index(miller)
-            except (ValueError, TypeError) as exception:
-                return f'impossible Miller index {miller}: {exception}'
+        message = facets_error(inputs)
+        if message:
+            return message
         for key in ('min_slab_size', 'min_vacuum_size'):
             if key in inputs and inputs[key].value <= 0:
                 return f'{key} must be positive (Å), got {inputs[key].value}'
@@ -76,10 +99,7 @@ class SurfaceEnergyWorkChain(PropertyWorkChain):
     @classmethod
     def fill_builder(cls, builder, inputs: dict) -> None:
         """Set the facets and slab sizes."""
-        if inputs.get('miller_indices'):
-            builder.miller_indices = orm.List(inputs['miller_indices'])
-        else:
-            builder.max_index = orm.Int(inputs['max_index'])
+        set_facets(builder, inputs)
         builder.min_slab_size = orm.Float(inputs['min_slab_size'])
         builder.min_vacuum_size = orm.Float(inputs['min_vacuum_size'])
 
@@ -88,11 +108,8 @@ class SurfaceEnergyWorkChain(PropertyWorkChain):
         settings = {
             'min_slab_size': self.inputs.min_slab_size.value,
             'min_vacuum_size': self.inputs.min_vacuum_size.value,
+            **facet_settings(self.inputs),
         }
-        if 'miller_indices' in self.inputs:
-            settings['miller_indices'] = self.inputs.miller_indices.get_list()
-        else:
-            settings['max_index'] = self.inputs.max_index.value
         outputs = surface_slabs(self.inputs.structure, orm.Dict(settings), metadata={'call_link_label': 'slabs'})
         self.ctx.slabs = outputs.pop('slabs')
         self.ctx.structures = outputs
