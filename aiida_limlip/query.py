@@ -147,3 +147,65 @@ def finite_temperature_series(nodes: list[orm.WorkChainNode]) -> dict[str, dict[
                 'errors': arrays.get_array(f'{quantity}_error').tolist(),
             }
     return series
+
+
+#: The work chains of Fig. 3, by process label, and what each contributes.
+SURFACE_KINETICS = {
+    'AdsorptionEnergySurfaceWorkChain': 'spes',
+    'SurfaceDiffusionWorkChain': 'diffusion',
+    'EhrlichSchwoebelWorkChain': 'schwoebel',
+}
+
+
+def surface_kinetics_data(nodes: list[orm.WorkChainNode]) -> dict[str, list[dict]]:
+    """Return the data of Fig. 3 from finished surface-kinetics work chains.
+
+    Returns
+    -------
+    dict
+        ``spes``: per node ``{'potential', 'pk', 'results'}``; ``diffusion``: the same plus ``bep`` (or None) and
+        ``tracks`` (per facet tag and path index, the in-plane Cartesian positions of the adatom along the bands,
+        Å); ``schwoebel``: per node ``{'potential', 'pk', 'results'}``. The input of
+        :func:`aiida_limlip.analysis.figure3.plot_figure3`.
+
+    Raises
+    ------
+    ValueError
+        For a node that is not a finished surface-kinetics work chain.
+    """
+    data: dict[str, list[dict]] = {kind: [] for kind in SURFACE_KINETICS.values()}
+    for node in nodes:
+        kind = SURFACE_KINETICS.get(node.process_label)
+        if kind is None or not node.is_finished_ok:
+            raise ValueError(f'{node.process_label}<{node.pk}> is not a finished one of {", ".join(SURFACE_KINETICS)}')
+        potential = node.inputs.evaluation.potential
+        entry = {
+            'potential': potential.label or f'{potential.kind}<{potential.pk}>',
+            'pk': node.pk,
+            'results': node.outputs.results.get_dict(),
+        }
+        if kind == 'diffusion':
+            entry['bep'] = node.outputs.bep.get_dict() if 'bep' in node.outputs else None
+            entry['tracks'] = _adatom_tracks(node, entry['results'])
+        data[kind].append(entry)
+    return data
+
+
+def _adatom_tracks(node: orm.WorkChainNode, results: dict) -> dict[str, list[list[list[float]]]]:
+    """Return, per facet tag, each path's adatom positions (x, y in Å) along its bands, leg after leg."""
+    bands = {
+        link.link_label: link.node
+        for link in node.base.links.get_outgoing(node_class=orm.WorkChainNode).all()
+        if link.link_label.startswith('bands_')
+    }
+    tracks: dict[str, list] = {}
+    for tag, facet in results['facets'].items():
+        tracks[tag] = []
+        for path in facet['paths']:
+            points: list[list[float]] = []
+            for leg in path['legs']:
+                band = bands[f'bands_{leg["name"]}']
+                frames = band.outputs.frames.get_frames()
+                points += [atoms.positions[-1, :2].tolist() for atoms in frames][1 if points else 0 :]
+            tracks[tag].append(points)
+    return tracks

@@ -27,10 +27,14 @@ TRAINED_MODEL_MODULES = (
     'tests/workchains/test_every_potential.py',
 )
 
+#: Modules whose tests share module-scoped results (one SPES feeds several checks): each runs on one worker.
+ONE_WORKER_MODULES = ('tests/workchains/test_surface_kinetics.py',)
+
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Schedule test by test, except the modules of :data:`TRAINED_MODEL_MODULES`, which form one unit of work.
+    """Schedule test by test, except the modules of :data:`TRAINED_MODEL_MODULES`, which form one unit of work, and
+    each of :data:`ONE_WORKER_MODULES`.
 
     Not ``--dist loadgroup`` with ``xdist_group`` marks: pytest-xdist 3.8 tags a grouped test by assigning the
     item's ``_nodeid``, which pytest 9.2 no longer reads, so the groups are silently ignored.
@@ -39,7 +43,10 @@ def pytest_xdist_make_scheduler(config, log):
 
     class TrainedModelsOnOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return 'trained-models' if nodeid.split('::')[0] in TRAINED_MODEL_MODULES else nodeid
+            module = nodeid.split('::')[0]
+            if module in TRAINED_MODEL_MODULES:
+                return 'trained-models'
+            return module if module in ONE_WORKER_MODULES else nodeid
 
     return TrainedModelsOnOneWorker(config, log)
 
@@ -142,6 +149,17 @@ def runner_code(aiida_localhost, aiida_code_installed, runner_executable):
             filepath_executable=runner_executable,
             prepend_text='export OMP_NUM_THREADS=1',
         )
+
+
+@pytest.fixture(scope='session')
+def session_runner_code(session_localhost, runner_executable):
+    """Return the ``limlip-runner`` code for module- and session-scoped fixtures (the one ``runner_code`` loads)."""
+    from aiida_limlip.cli.setup import get_or_create_code
+
+    session_localhost.set_minimum_job_poll_interval(0.1)
+    return get_or_create_code(
+        'limlip-runner', session_localhost, runner_executable, 'limlip.run', prepend_text='export OMP_NUM_THREADS=1'
+    )
 
 
 @pytest.fixture

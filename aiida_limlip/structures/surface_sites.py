@@ -128,28 +128,22 @@ def translate_adsorbate(adsorbed: Atoms, shift: Sequence[int]) -> Atoms:
 
     The slab is moved with it, so the new structure is the old one seen from the neighbouring unit cell: the same
     energy, with the same relaxation around the new site. Its slab atoms are renumbered so that each keeps (nearly)
-    its place; a nudged elastic band between the two moves the adatom, not the whole slab.
-
-    Raises
-    ------
-    ValueError
-        If the translated slab does not map onto the old one (the shift is not a lattice vector of the slab).
+    its place; a nudged elastic band between the two moves the adatom, not the whole slab. The renumbering is the
+    assignment with the least total displacement (periodic distances), which stays right when a soft potential
+    has distorted the slab around the adatom.
     """
-    from ase.geometry import find_mic
+    from ase.geometry import get_distances
+    from scipy.optimize import linear_sum_assignment
 
     vector = np.zeros(3)
     vector[:2] = np.asarray(shift, dtype=float) @ np.asarray(adsorbed.info['unit_cell'])[:, :2]
     slab = adsorbed.positions[:-1]
     moved = slab + vector
+    offsets, lengths = get_distances(slab, moved, cell=adsorbed.cell, pbc=adsorbed.pbc)
+    rows, columns = linear_sum_assignment(lengths)
     result = adsorbed.copy()
-    order = []
-    for position in slab:
-        offsets, lengths = find_mic(moved - position, adsorbed.cell, adsorbed.pbc)
-        nearest = int(np.argmin(lengths))
-        order.append(nearest)
-        result.positions[len(order) - 1] = position + offsets[nearest]
-    if len(set(order)) != len(order):
-        raise ValueError(f'a shift of {list(shift)} unit cells does not map the slab onto itself')
+    # Atom i takes the place of the moved atom assigned to it, as its nearest periodic image.
+    result.positions[rows] = slab[rows] + offsets[rows, columns]
     result.positions[-1] = adsorbed.positions[-1] + vector
     return result
 

@@ -19,6 +19,10 @@ from aiida_limlip.workchains.prediction_errors import PredictionErrorsWorkChain
 from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
 from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
 from aiida_limlip.workchains.properties.phonons import PhononWorkChain
+from aiida_limlip.workchains.properties.surface_kinetics import (
+    AdsorptionEnergySurfaceWorkChain,
+    SurfaceDiffusionWorkChain,
+)
 from aiida_limlip.workchains.properties.surfaces import SurfaceEnergyWorkChain
 from aiida_limlip.workchains.properties.vacancy import VacancyFormationWorkChain
 
@@ -301,6 +305,58 @@ def test_neb(potential, runner_code):
         assert frame_energy == pytest.approx(energy, abs=1e-6)
         assert atoms.get_potential_energy() == pytest.approx(energy, abs=1e-5)
     assert path['barrier_forward'] == pytest.approx(max(path['energies']) - path['energies'][0], abs=1e-9)
+
+
+def test_adsorption_and_diffusion(potential, runner_code):
+    """A 2x2 grid on a thin (100) slab, then the bands from its minimum: E_ads from energies evaluated directly on the
+    stored structures, every frame its own, and each path's barrier from its band's images."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True))
+    overrides = {
+        'miller_indices': [[1, 0, 0]],
+        'min_slab_size': 4.0,
+        'fixed_thickness': 1.5,
+        'surface_supercell': [2, 2],
+        'grid': [2, 2],
+    }
+    builder = AdsorptionEnergySurfaceWorkChain.get_builder_from_protocol(
+        runner_code, structure, potential, overrides=overrides
+    )
+    spes, spes_node = run_ok(builder)
+    assert_frames_are_their_own(spes_node, potential)
+    facet = spes['results']['facets']['f100']
+    calculator = calculator_of(potential)
+    sites = spes_node.base.links.get_outgoing(link_label_filter='sites').one().node
+    references = {
+        atoms.info['label']: atoms.get_potential_energy()
+        for atoms in spes_node.base.links.get_outgoing(link_label_filter='references')
+        .one()
+        .node.outputs.frames.get_frames()
+    }
+    assert set(references) == {'bulk', 'clean_f100'}
+    lowest = spes['minima'][facet['minima'][0]['label']].get_ase()
+    lowest.calc = calculator
+    reference = sites.outputs.bulk.get_ase()
+    reference.calc = calculator
+    direct = lowest.get_potential_energy() - references['clean_f100'] - reference.get_potential_energy() / 2
+    # The bulk cell's positions do not move in its relaxation; the stored minimum is evaluated here afresh.
+    assert facet['minima'][0]['adsorption_energy'] == pytest.approx(direct, abs=1e-5)
+
+    builder = SurfaceDiffusionWorkChain.get_builder_from_protocol(
+        runner_code,
+        structure,
+        potential,
+        overrides={'evaluation': {'parameters': {'images': 3, 'fmax': 0.05}}},
+        adsorption=spes['results'],
+        minima=spes['minima'],
+    )
+    diffusion, node = run_ok(builder)
+    for path in diffusion['results']['facets']['f100']['paths']:
+        band = node.base.links.get_outgoing(link_label_filter=f'bands_{path["legs"][0]["name"]}').one().node
+        energies = []
+        for atoms in band.outputs.frames.get_frames():
+            atoms.calc = calculator
+            energies.append(atoms.get_potential_energy())
+        assert path['barrier'] == pytest.approx(max(energies) - min(energies), abs=1e-5)
 
 
 def test_finite_temperature(potential, runner_code, lmp_code):
