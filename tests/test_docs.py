@@ -25,6 +25,9 @@ def test_tutorial_runs(tmp_path, capsys):
     assert namespace['meam_node'].is_finished_ok
     assert all(node.is_finished_ok for node in namespace['md'].values())
     assert namespace['thermal_node'].is_finished_ok and namespace['elastic_node'].is_finished_ok
+    assert all(namespace[key].is_finished_ok for key in ('spes_node', 'diffusion_node', 'schwoebel_node'))
+    # The tutorial's claim: the (100) minimum is the hollow.
+    assert namespace['spes']['results']['facets']['f100']['minima'][0]['site'] == pytest.approx([0.5, 0.5], abs=0.01)
     # The tutorial's claims about SNAP hold.
     assert namespace['node'].outputs.lattice_constant.value == pytest.approx(3.506, abs=1e-3)
     assert namespace['node'].outputs.bulk_modulus.value == pytest.approx(10.0, abs=0.5)
