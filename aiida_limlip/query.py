@@ -14,7 +14,8 @@ def get_property_results(prop: str, potential: PotentialData | None = None) -> l
     ----------
     prop
         A property of the registry ``aiida_limlip.workchains.properties.PROPERTIES``: ``eos``, ``elastic``,
-        ``vacancy``, ``surfaces``, ``phonons`` or ``errors`` (test-set errors).
+        ``vacancy``, ``surfaces``, ``phonons``, ``errors`` (test-set errors), ``thermal_expansion``, ``elastic_t``,
+        ``spes``, ``surface_diffusion`` or ``ehrlich_schwoebel``.
     potential
         Only results of this potential, or of any node with the same files (same ``sha256``); all potentials if
         ``None``. DFT results (pw.x) have no potential and are not returned.

@@ -1,8 +1,9 @@
 """Surface kinetics without AiiDA: adsorption-energy grids, their minima, the BEP relation and rate ratios.
 
 The pieces of the paper's Fig. 3 that are numbers, not simulations: the grid of adatom positions over a surface
-unit cell, the distinct minima of a periodic energy grid, the Bell-Evans-Polanyi fit of the minimum barrier against
-the adsorption energy across facets, and the diffusion-rate ratios exp(-dE/kT).
+unit cell, the distinct minima of a periodic energy grid (and of relaxed sites), path barriers, the
+Bell-Evans-Polanyi fit of the minimum barrier against the adsorption energy across facets, and the diffusion-rate
+ratios exp(-dE/kT). The geometry is in :mod:`aiida_limlip.structures.surface_sites`.
 """
 
 from __future__ import annotations

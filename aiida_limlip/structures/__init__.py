@@ -1,1 +1,1 @@
-"""Structure generation (no AiiDA): seed structures for DFT labelling and active learning."""
+"""Structure generation (no AiiDA): seed structures for DFT labelling and active learning, adatoms on surfaces."""

@@ -1,4 +1,4 @@
-"""Surface-kinetics analysis against hand-computed numbers (the simulations come with issue 13's work chains)."""
+"""Surface-kinetics analysis against hand-computed numbers (simulations: tests/workchains/test_surface_kinetics.py)."""
 
 import numpy as np
 import pytest

@@ -49,6 +49,9 @@ PROPERTIES: dict[str, Property] = {
         Property('errors', 'limlip.prediction_errors', results='errors'),
         Property('thermal_expansion', 'limlip.thermal_expansion'),
         Property('elastic_t', 'limlip.elastic_t'),
+        Property('spes', 'limlip.spes'),
+        Property('surface_diffusion', 'limlip.surface_diffusion'),
+        Property('ehrlich_schwoebel', 'limlip.ehrlich_schwoebel'),
     )
 }
 
