@@ -236,7 +236,8 @@ def diffusion_barriers(adsorption: orm.Dict, paths: orm.Dict, **bands: orm.Dict)
     """Return every path's energy profile and barrier, and each facet's minimum barrier and its path.
 
     ``bands`` are the ``results`` of the legs' nudged elastic bands, by leg name. A path's barrier is its highest
-    energy minus its lowest (a periodic path: the rate-limiting barrier of long-range diffusion along it).
+    energy minus its lowest (a periodic path: the rate-limiting barrier of long-range diffusion along it). The
+    minimum barrier is taken over the paths whose bands converged; a facet with none is marked ``converged: false``.
     """
     results: dict = {'facets': {}, 'units': UNITS}
     for tag, facet_paths in paths.get_dict().items():
@@ -258,30 +259,39 @@ def diffusion_barriers(adsorption: orm.Dict, paths: orm.Dict, **bands: orm.Dict)
                     'reaction_coordinate': coordinate,
                     'barrier': kinetics.path_barrier(energies),
                     'converged': all(bands[leg['name']]['items']['path']['converged'] for leg in path['legs']),
+                    'residual_force': max(bands[leg['name']]['items']['path']['fmax'] for leg in path['legs']),
                 }
             )
-        best = min(range(len(described)), key=lambda k: described[k]['barrier'])
+        # A band that missed its force threshold has no saddle point to trust; the others decide.
+        converged = [k for k, path in enumerate(described) if path['converged']]
+        best = min(converged or range(len(described)), key=lambda k: described[k]['barrier'])
         results['facets'][tag] = {
             'facet': data['facet'],
             'paths': described,
             'minimum_barrier': described[best]['barrier'],
             'minimum_path': best,
+            'converged': bool(converged),
             'adsorption_energy': data['minimum_adsorption_energy'],
         }
     return {'results': orm.Dict(results)}
 
 
-def _facet_values(results: dict) -> tuple[dict, dict]:
-    facets = results['facets']
-    barriers = {data['facet']: data['minimum_barrier'] for data in facets.values()}
-    adsorption = {data['facet']: data['adsorption_energy'] for data in facets.values()}
-    return adsorption, barriers
+def _facet_values(results: dict) -> tuple[dict, dict, list[str]]:
+    facets = [data for data in results['facets'].values() if data.get('converged', True)]
+    barriers = {data['facet']: data['minimum_barrier'] for data in facets}
+    adsorption = {data['facet']: data['adsorption_energy'] for data in facets}
+    unconverged = [data['facet'] for data in results['facets'].values() if not data.get('converged', True)]
+    return adsorption, barriers, unconverged
 
 
 def bep_summary(results: dict, exclude: list[str], reference: str, temperature: float) -> dict:
-    """Return the BEP fits (with and without the excluded facets) and the rate ratios of diffusion ``results``."""
-    adsorption, barriers = _facet_values(results)
+    """Return the BEP fits (with and without the excluded facets) and the rate ratios of diffusion ``results``.
+
+    Facets without a converged band are left out of both fits and listed in ``unconverged``.
+    """
+    adsorption, barriers, unconverged = _facet_values(results)
     summary = {
+        'unconverged': unconverged,
         'adsorption_energy': adsorption,
         'minimum_barrier': barriers,
         'fit': kinetics.bep_fit(adsorption, barriers, exclude),

@@ -15,7 +15,7 @@ from ase.mep import NEB
 from ase.optimize import BFGS, FIRE
 from click.testing import CliRunner
 
-from aiida_limlip.calcfunctions.surface_kinetics import bep_relation
+from aiida_limlip.calcfunctions.surface_kinetics import bep_relation, diffusion_barriers
 from aiida_limlip.cli.figure3 import cmd_fig3
 from aiida_limlip.protocols import PROTOCOLS_DIR
 from aiida_limlip.structures import surface_sites
@@ -178,6 +178,46 @@ def test_bep_relation_against_hand_least_squares():
     assert bep['rate_ratios']['110'] == pytest.approx(np.exp(0.03 / (8.617333262e-5 * 300.0)), rel=1e-6)
     _, node = bep_relation.run_get_node(settings, a=orm.Dict(first), b=orm.Dict(first))
     assert node.exit_status == 410 and 'more than one' in node.exit_message
+
+
+def test_an_unconverged_band_does_not_set_the_minimum_barrier():
+    """Two hops of one facet: the lower barrier's band missed fmax, so the minimum is the other; a facet with no
+    converged band is flagged and left out of the BEP fit."""
+
+    def band(energies, converged):
+        path = {'energies': energies, 'reaction_coordinate': list(range(len(energies))), 'converged': converged}
+        return orm.Dict({'items': {'path': {**path, 'fmax': 0.01 if converged else 1.2}}})
+
+    minimum = {'label': 'f100_m0', 'energy': -10.0}
+    adsorption = orm.Dict(
+        {
+            'facets': {
+                'f100': {'facet': '100', 'minima': [minimum], 'minimum_adsorption_energy': 0.2},
+                'f111': {'facet': '111', 'minima': [minimum], 'minimum_adsorption_energy': -0.1},
+            }
+        }
+    )
+    paths = orm.Dict(
+        {
+            'f100': [{'shift': [1, 0], 'legs': [{'name': 'a'}]}, {'shift': [0, 1], 'legs': [{'name': 'b'}]}],
+            'f111': [{'shift': [1, 0], 'legs': [{'name': 'c'}]}],
+        }
+    )
+    results = diffusion_barriers(
+        adsorption,
+        paths,
+        a=band([-10.0, -9.95, -10.0], True),
+        b=band([-10.0, -9.99, -10.0], False),
+        c=band([-10.0, -9.9, -10.0], False),
+    )['results'].get_dict()
+    f100, f111 = results['facets']['f100'], results['facets']['f111']
+    assert f100['minimum_barrier'] == pytest.approx(0.05) and f100['minimum_path'] == 0 and f100['converged']
+    assert f100['paths'][1]['residual_force'] == pytest.approx(1.2)
+    assert not f111['converged'] and f111['minimum_barrier'] == pytest.approx(0.1)
+    from aiida_limlip.calcfunctions.surface_kinetics import _facet_values
+
+    adsorption_energies, barriers, unconverged = _facet_values(results)
+    assert barriers == {'100': pytest.approx(0.05)} and unconverged == ['111'] and list(adsorption_energies) == ['100']
 
 
 def test_ehrlich_schwoebel_barriers(runner_code, snap_potential, bcc):
