@@ -6,8 +6,9 @@ Two parts, each optional:
   and ``EhrlichSchwoebelWorkChain`` at ``--protocol`` (default ``demo``: the paper's six facets on 14 Å slabs, 4x4
   surface cells) for ``--potential`` (default SNAP), through the profile; prints E_ads, the barriers, the BEP fits
   with and without (111), the step barriers and the wall time of each work chain, and writes Fig. 3 to ``--out``.
-* ``--convergence``: the lowest E_ads over a 4x4 grid (adatom relaxed along z) of (100), (110) and (111) at the
-  paper protocol's slab and at one 4 Å thicker, with ASE directly; prints the change (the tests hold (100) to 5 meV).
+* ``--convergence``: E_ads of the minimum of (100), (110) and (111) (found on a 4x4 grid, adatom along z, then
+  relaxed fully to 1e-3 eV/Å) at the paper protocol's slab and at one 4 Å thicker, with ASE directly; prints the
+  change (the tests hold (100) to 5 meV).
 
     python benchmarks/surface_kinetics.py --run --convergence [--protocol demo] [--out fig3]
 """
@@ -39,7 +40,7 @@ def convergence() -> None:
     distance = surface_sites.nearest_neighbour_distance(cell)
     fixed = paper['fixed_thickness']
 
-    def relaxed(atoms, along_z):
+    def relaxed(atoms, along_z, fmax):
         atoms = atoms.copy()
         atoms.calc = calculator
         heights = atoms.positions[:, 2]
@@ -47,8 +48,9 @@ def convergence() -> None:
         if along_z:
             constraints.append(FixCartesian(len(atoms) - 1, mask=[True, True, False]))
         atoms.set_constraint(constraints)
-        BFGS(atoms, logfile=None).run(fmax=5e-3, steps=2000)
-        return atoms.get_potential_energy()
+        BFGS(atoms, logfile=None).run(fmax=fmax, steps=3000)
+        atoms.set_constraint()
+        return atoms.get_potential_energy(), atoms
 
     print(f'SNAP, paper protocol slab {paper["min_slab_size"]} Å (bottom {fixed} Å fixed) against 4 Å thicker')
     for miller in ((1, 0, 0), (1, 1, 0), (1, 1, 1)):
@@ -56,9 +58,13 @@ def convergence() -> None:
         for thickness in (paper['min_slab_size'], paper['min_slab_size'] + 4.0):
             start = time.perf_counter()
             slab = surface_sites.adsorption_slab(cell, miller, thickness, paper['min_vacuum_size'], (4, 4))
-            clean = relaxed(slab, False)
-            grid = [relaxed(surface_sites.add_adatom(slab, site, distance), True) for site in surface_grid([4, 4])]
-            values.append(min(grid) - clean - e_bulk)
+            # The grid (adatom along z, 5e-3 eV/Å) finds the minimum; it and the clean slab then relax to 1e-3 eV/Å:
+            # at 5e-3 the slab's residual relaxation scatters E_ads by several meV (7 meV measured for (100)).
+            grid = [
+                relaxed(surface_sites.add_adatom(slab, site, distance), True, 5e-3) for site in surface_grid([4, 4])
+            ]
+            lowest = min(grid, key=lambda item: item[0])[1]
+            values.append(relaxed(lowest, False, 1e-3)[0] - relaxed(slab, False, 1e-3)[0] - e_bulk)
             print(
                 f'  {miller}: {thickness:.0f} Å, {len(slab)} atoms, E_ads {values[-1]:.4f} eV '
                 f'({time.perf_counter() - start:.0f} s)'
