@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from aiida import orm
 from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
 
 from ..analysis.model_deviation import COLUMNS as DEVIATION_UNITS
 from ..data.frame_set import FrameSetData
@@ -14,10 +15,17 @@ from ..runner.md import THERMO_UNITS
 
 
 def frame_set(frames: Sequence[Atoms], labels: Sequence[str], source: str) -> FrameSetData:
-    """Return the output frames as a ``FrameSetData``; each keeps its own results, its label and its job's UUID."""
+    """Return the output frames as a ``FrameSetData``; each keeps its own results, its label and its job's UUID.
+
+    The frames are copied: one may also be a sample of the trajectory, whose ``info`` must keep its step.
+    """
+    copies = []
     for atoms, label in zip(frames, labels, strict=True):
-        atoms.info = {'label': label, 'source': source}
-    return FrameSetData(frames)
+        copy = atoms.copy()
+        copy.calc = SinglePointCalculator(copy, **atoms.calc.results)
+        copy.info = {'label': label, 'source': source}
+        copies.append(copy)
+    return FrameSetData(copies)
 
 
 def thermo_node(thermo: dict[str, np.ndarray]) -> orm.ArrayData:
