@@ -60,3 +60,34 @@ def import_extxyz(file: orm.SinglefileData, config_class: orm.Str) -> FrameSetDa
     for frame in frames:
         frame.info.setdefault('config_class', config_class.value)
     return FrameSetData(frames)
+
+
+@calcfunction
+def split_frame_set_by_class(frames: FrameSetData, test_fraction: orm.Float, seed: orm.Int) -> dict:
+    """Split into ``train`` and ``test`` class by class, so every class stays in training.
+
+    Of each configuration class with at least two frames, ``test_fraction`` (at least one, never all) goes to
+    ``test``, drawn with ``seed``; a class of one frame stays in training. If no class has two frames, the split is
+    random over all frames, as :func:`split_frame_set`.
+    """
+    fraction = test_fraction.value
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f'test_fraction must lie strictly between 0 and 1, got {fraction}')
+    frames = frames.get_frames()
+    if len(frames) < 2:
+        raise ValueError('a split needs at least two frames')
+    rng = np.random.default_rng(seed.value)
+    classes: dict[str, list[int]] = {}
+    for index, frame in enumerate(frames):
+        classes.setdefault(frame.info.get('config_class', 'unknown'), []).append(index)
+    test: list[int] = []
+    for members in classes.values():
+        if len(members) >= 2:
+            count = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
+            test += [members[i] for i in rng.permutation(len(members))[:count]]
+    if not test:
+        order = rng.permutation(len(frames))
+        test = list(order[: min(len(frames) - 1, max(1, int(round(fraction * len(frames)))))])
+    test = sorted(int(i) for i in test)
+    train = [i for i in range(len(frames)) if i not in set(test)]
+    return {'train': FrameSetData([frames[i] for i in train]), 'test': FrameSetData([frames[i] for i in test])}

@@ -10,6 +10,7 @@ from aiida_limlip.calcfunctions.frame_set import (
     import_extxyz,
     merge_frame_sets,
     split_frame_set,
+    split_frame_set_by_class,
 )
 from aiida_limlip.data.frame_set import FrameSetData
 
@@ -99,6 +100,22 @@ def test_split_is_deterministic_disjoint_and_keeps_provenance():
     assert first['test'].creator.base.links.get_incoming().get_node_by_label('frames').uuid == node.uuid
     with pytest.raises(ValueError, match='strictly between'):
         split_frame_set(node, orm.Float(1.0), orm.Int(1))
+
+
+def test_split_by_class_keeps_every_class_in_training():
+    frames = make_frames(5) + make_frames(1, 'vacancy', seed=2) + make_frames(2, 'surface', seed=3)
+    node = FrameSetData(frames).store()
+    parts = split_frame_set_by_class(node, orm.Float(0.4), orm.Int(1))
+    # bulk: 2 of 5 held out; surface: 1 of 2; the single vacancy frame stays in training.
+    assert parts['test'].config_classes == {'bulk': 2, 'surface': 1}
+    assert parts['train'].config_classes == {'bulk': 3, 'surface': 1, 'vacancy': 1}
+    again = split_frame_set_by_class(node, orm.Float(0.4), orm.Int(1))
+    energies = lambda s: sorted(f.get_potential_energy() for f in s.get_frames())  # noqa: E731
+    assert energies(again['test']) == energies(parts['test'])
+    # No class with two frames: a random split of everything, as split_frame_set.
+    lonely = FrameSetData(make_frames(1) + make_frames(1, 'vacancy', seed=2)).store()
+    parts = split_frame_set_by_class(lonely, orm.Float(0.4), orm.Int(1))
+    assert parts['test'].num_frames == 1 and parts['train'].num_frames == 1
 
 
 def test_merge_and_filter():
