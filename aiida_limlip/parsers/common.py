@@ -47,6 +47,7 @@ def trajectory_node(samples: Sequence[Atoms], timestep_fs: float) -> orm.Traject
         stepids=steps,
         cells=np.array([np.asarray(atoms.cell) for atoms in samples]),
         times=steps * timestep_fs / 1000.0,
+        pbc=[bool(flag) for flag in samples[0].pbc],
     )
     node.set_array('energies', np.array([atoms.get_potential_energy() for atoms in samples]))
     node.set_array('forces', np.array([atoms.get_forces() for atoms in samples]))
