@@ -19,10 +19,15 @@ PROPERTIES = ('elastic', 'vacancy', 'surfaces', 'phonons')
 DFT_COLUMN = 'DFT'
 
 
-def validate_inputs(inputs: dict, _) -> str | None:
-    """Check potentials, properties, the DFT source, the protocol and the structure before anything runs."""
+def validate_inputs(inputs: dict, ctx) -> str | None:
+    """Check potentials, properties, the DFT source, the protocol and the structure before anything runs.
+
+    Exposed without ``potentials`` and ``structure`` (the campaign adds its own), the rest is checked here.
+    """
+    if 'protocol' not in inputs:
+        return None  # an optional exposed namespace that was not given
     potentials = inputs.get('potentials') or {}
-    if not potentials and 'dft_code' not in inputs:
+    if not potentials and 'dft_code' not in inputs and 'potentials' in ctx:
         return 'nothing to benchmark: give potentials and/or a dft_code'
     if DFT_COLUMN in potentials:
         return f'`{DFT_COLUMN}` is the name of the DFT column; label the potential otherwise'
@@ -37,7 +42,9 @@ def validate_inputs(inputs: dict, _) -> str | None:
         return (
             f'unknown protocol {protocol!r}; available: {", ".join(EquationOfStateWorkChain.get_available_protocols())}'
         )
-    structure = inputs['structure']
+    structure = inputs.get('structure')
+    if structure is None:
+        return None
     if len(structure.sites) != 1:
         return 'give the one-atom primitive cell of the elemental crystal (phonons use it as the unit cell)'
     for name, potential in potentials.items():
@@ -109,7 +116,7 @@ class BenchmarkWorkChain(WorkChain):
         )
         spec.output('table', valid_type=orm.Dict, help='Table 1: values, % errors vs DFT, notes, Markdown and CSV.')
         spec.output('figure', valid_type=orm.SinglefileData, required=False, help='Fig. 1 as PNG.')
-        spec.exit_code(401, 'ERROR_EOS_FAILED', message='The equation of state failed for {columns}.')
+        spec.exit_code(401, 'ERROR_EOS_FAILED', message='The equation of state failed for every column: {columns}.')
         spec.exit_code(402, 'ERROR_PROPERTIES_FAILED', message='Some properties failed: {failed}; table incomplete.')
 
     @classmethod
@@ -178,14 +185,20 @@ class BenchmarkWorkChain(WorkChain):
         self.report(f'equation of state for {len(self.ctx.columns)} columns')
 
     def inspect_eos(self):
-        """Every column needs its equilibrium structure."""
+        """Every column needs its equilibrium structure: a column whose EOS failed is left out of the table.
+
+        A poor model (say, an early ensemble member) must not take the other columns down; the work chain then ends
+        with 402 and names it. If every column failed there is no table (401).
+        """
         failed = [column for column, node in self.ctx.eos.items() if not node.is_finished_ok]
-        if failed:
-            for column in failed:
-                self.report(f'{column}: {describe_failure(self.ctx.eos[column])}')
+        for column in failed:
+            self.report(f'{column} left out: {describe_failure(self.ctx.eos[column])}')
+            self.ctx.columns.pop(column)
+        self.ctx.failed_eos = [f'eos of {column}' for column in failed]
+        if not self.ctx.columns:
             return self.exit_codes.ERROR_EOS_FAILED.format(columns=', '.join(failed))
-        for column, node in self.ctx.eos.items():
-            self.report(f'{column}: a0 = {node.outputs.lattice_constant.value:.4f} Å')
+        for column in self.ctx.columns:
+            self.report(f'{column}: a0 = {self.ctx.eos[column].outputs.lattice_constant.value:.4f} Å')
         return None
 
     def run_properties(self):
@@ -210,7 +223,7 @@ class BenchmarkWorkChain(WorkChain):
 
     def inspect_properties(self):
         """Note the failures; the table is assembled from what succeeded."""
-        self.ctx.failed = []
+        self.ctx.failed = list(self.ctx.failed_eos)
         for prop, columns in self.ctx.get('properties', {}).items():
             for column, node in columns.items():
                 if not node.is_finished_ok:
@@ -221,7 +234,7 @@ class BenchmarkWorkChain(WorkChain):
         """Build Table 1 and Fig. 1 from the results nodes."""
         nodes = {}
         runs = {
-            'eos': dict(self.ctx.eos),
+            'eos': {column: node for column, node in self.ctx.eos.items() if column in self.ctx.columns},
             **{prop: dict(runs) for prop, runs in self.ctx.get('properties', {}).items()},
         }
         for prop, columns in runs.items():
