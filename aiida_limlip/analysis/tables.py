@@ -8,6 +8,8 @@ import math
 import os
 import re
 
+import numpy as np
+
 ROWS = [
     ('energy_rmse', 'Energy RMSE', 'meV/atom'),
     ('force_rmse', 'Force RMSE', 'meV/Å'),
@@ -193,6 +195,9 @@ def to_markdown(table: dict, digits: dict[str, int | None] | None = None) -> str
         for name in table['columns']:
             value, error = table['values'][name].get(key), table['percent_errors'].get(name, {}).get(key)
             cell = '' if value is None else _format(value, digits.get(key, 3))
+            spread = table.get('spread', {}).get(name, {}).get(key)
+            if cell and spread is not None:
+                cell += f' ± {_format(spread, digits.get(key, 3))}'
             cells.append(cell + (f' ({error:+.1f}%)' if cell and error is not None else ''))
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
@@ -202,12 +207,18 @@ def to_csv(table: dict) -> str:
     """Render ``table`` as CSV: ``property,unit`` then a value and an ``error (%)`` column per column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
-    writer.writerow(['property', 'unit', *(f for name in table['columns'] for f in (name, f'{name} error (%)'))])
+    spread = table.get('spread', {})
+    header = ['property', 'unit']
+    for name in table['columns']:
+        header += [name, f'{name} error (%)'] + ([f'{name} std'] if name in spread else [])
+    writer.writerow(header)
     for row in table['rows']:
         cells = [row['label'], row['unit']]
         for name in table['columns']:
-            pair = table['values'][name].get(row['key']), table['percent_errors'].get(name, {}).get(row['key'])
-            cells += ['' if x is None else repr(x) for x in pair]
+            values = [table['values'][name].get(row['key']), table['percent_errors'].get(name, {}).get(row['key'])]
+            if name in spread:
+                values.append(spread[name].get(row['key']))
+            cells += ['' if x is None else repr(x) for x in values]
         writer.writerow(cells)
     return buffer.getvalue()
 
@@ -294,3 +305,64 @@ def plot_figure1(
             _grouped_bars(axis, data, colors, ylabel)
         axis.set_title(f'({letter})', loc='left')
     figure.savefig(path, dpi=150)
+
+
+def ensemble_table(table: dict, groups: dict[str, list[str]]) -> dict:
+    """Return ``table`` with the columns of each ensemble replaced by their mean and spread.
+
+    Parameters
+    ----------
+    table
+        The output of ``build_table`` with one column per model (e.g. ``DeePMD_m00``, ``DeePMD_m01``).
+    groups
+        Ensemble name -> its model columns (e.g. ``{'DeePMD': ['DeePMD_m00', 'DeePMD_m01']}``).
+
+    Returns
+    -------
+    dict
+        The same layout, each ensemble one column whose ``values`` are the mean over its models and whose
+        ``spread`` is their sample standard deviation (ddof = 1; None for a single model or a value missing in any
+        model), with percentage errors of the mean against the table's reference and the number of models in
+        ``ensemble_sizes``. Columns that belong to no group are kept as they are.
+    """
+    members = {column for columns in groups.values() for column in columns}
+    unknown = members - set(table['columns'])
+    if unknown:
+        raise ValueError(f'ensemble columns {sorted(unknown)} are not in the table')
+    columns, values, spread = [], {}, {}
+    placed = set()
+    for name in table['columns']:
+        group = next((g for g, cols in groups.items() if name in cols), None)
+        if group is None:
+            columns.append(name)
+            values[name] = table['values'][name]
+            continue
+        if group in placed:
+            continue
+        placed.add(group)
+        columns.append(group)
+        values[group], spread[group] = {}, {}
+        for row in table['rows']:
+            data = [table['values'][column].get(row['key']) for column in groups[group]]
+            known = all(value is not None for value in data)
+            values[group][row['key']] = float(np.mean(data)) if known else None
+            spread[group][row['key']] = float(np.std(data, ddof=1)) if known and len(data) > 1 else None
+    reference = table.get('reference')
+    errors = {}
+    for name in columns:
+        ref = values[reference] if reference in values and name != reference else {}
+        errors[name] = {
+            key: 100 * (value - ref[key]) / ref[key]
+            if key not in RMSE_KEYS and value is not None and ref.get(key) and value != 0
+            else None
+            for key, value in values[name].items()
+        }
+    return {
+        'rows': table['rows'],
+        'columns': columns,
+        'values': values,
+        'spread': spread,
+        'ensemble_sizes': {group: len(cols) for group, cols in groups.items()},
+        'reference': reference,
+        'percent_errors': errors,
+    }
