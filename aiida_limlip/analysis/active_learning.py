@@ -73,6 +73,7 @@ class ExplorationSettings:
     frame_interval: int = 50
     thermo_interval: int = 10
     structures_per_class: int = 1
+    min_atoms: int = 0
 
     @classmethod
     def from_dict(cls, data: dict) -> ExplorationSettings:
@@ -159,6 +160,22 @@ def md_parameters(
     if not slab:
         parameters['pressure'] = float(pressure)
     return parameters
+
+
+def supercell_repeats(natoms: int, min_atoms: int, slab: bool) -> tuple[int, int, int]:
+    """Return how often to repeat a seed of ``natoms`` along its cell vectors to reach ``min_atoms`` for MD.
+
+    Tiny cells make poor MD: the temperature of 2 atoms fluctuates by its own size and trips the blow-up guard, and
+    the frames barely differ. Bulk cells are repeated alike along all three vectors; slabs only in plane (z holds the
+    vacuum). ``min_atoms`` 0 keeps the seed as it is.
+    """
+    if natoms >= min_atoms:
+        return (1, 1, 1)
+    if slab:
+        repeat = math.ceil(math.sqrt(min_atoms / natoms))
+        return (repeat, repeat, 1)
+    repeat = math.ceil((min_atoms / natoms) ** (1 / 3))
+    return (repeat, repeat, repeat)
 
 
 def classify(max_devi_f: Sequence[float], trust_lo: float, trust_hi: float) -> list[str]:

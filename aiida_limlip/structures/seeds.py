@@ -60,6 +60,8 @@ class SeedSettings:
         bad = sorted(set(self.bulk_phases) - {'bcc', 'fcc', 'hcp'})
         if bad:
             raise ValueError(f'unsupported bulk phase(s) {bad}; choose from bcc, fcc, hcp')
+        if self.defect_repeat < 0 or self.defect_repeat == 1:
+            raise ValueError(f'defect_repeat must be 0 (no defect seeds) or at least 2, got {self.defect_repeat}')
         if self.lattice_constant <= 0 or self.vacuum < 0 or self.strain_max < 0 or self.rattle_stdev < 0:
             raise ValueError('lattice_constant must be positive; vacuum, strain_max and rattle_stdev non-negative')
 
@@ -108,16 +110,17 @@ def generate_seeds(settings: SeedSettings, seed: int = 0) -> list[tuple[str, str
         rattled.positions += rng.normal(0.0, settings.rattle_stdev, rattled.positions.shape)
         seeds.append((f'rattled_{index}', 'rattled', rattled))
 
-    supercell = bulk('Li', 'bcc', a=a, cubic=True).repeat(settings.defect_repeat)
-    vacancy = supercell.copy()
-    del vacancy[0]
-    seeds.append(('vacancy', 'vacancy', vacancy))
-    interstitial = supercell.copy()
-    # Tetrahedral site of bcc, (1/2, 1/4, 0): a*sqrt(5)/4 = 1.92 Å from its 4 neighbours, against a/2 = 1.72 Å from
-    # 2 neighbours at the octahedral site; MD from the seed explores the rest.
-    interstitial.append('Li')
-    interstitial.positions[-1] = np.array([0.5, 0.25, 0.0]) * a
-    seeds.append(('interstitial', 'interstitial', interstitial))
+    if settings.defect_repeat:  # 0: no defect seeds (the smallest test sets)
+        supercell = bulk('Li', 'bcc', a=a, cubic=True).repeat(settings.defect_repeat)
+        vacancy = supercell.copy()
+        del vacancy[0]
+        seeds.append(('vacancy', 'vacancy', vacancy))
+        interstitial = supercell.copy()
+        # Tetrahedral site of bcc, (1/2, 1/4, 0): a*sqrt(5)/4 = 1.92 Å from its 4 neighbours, against a/2 = 1.72 Å
+        # from 2 neighbours at the octahedral site; MD from the seed explores the rest.
+        interstitial.append('Li')
+        interstitial.positions[-1] = np.array([0.5, 0.25, 0.0]) * a
+        seeds.append(('interstitial', 'interstitial', interstitial))
 
     for facet in settings.surfaces:
         seeds.append((f'surface_{facet}', 'surface', _slab(facet, settings)))

@@ -26,7 +26,12 @@ ARCHITECTURES = {
 
 
 def validate_inputs(inputs: dict, _) -> str | None:
-    """Check the architecture, its settings and the split before anything runs."""
+    """Check the architecture, its settings and the split before anything runs.
+
+    Exposed in a work chain that makes the training set itself (active learning), only what is there is checked.
+    """
+    if 'architecture' not in inputs:
+        return None  # an optional exposed namespace that was not given
     architecture = inputs['architecture'].value
     if architecture not in ARCHITECTURES:
         return f'unknown architecture {architecture!r}; choose from {", ".join(ARCHITECTURES)}'
@@ -45,8 +50,8 @@ def validate_inputs(inputs: dict, _) -> str | None:
     fractions = [split.get('validation_fraction', 0.1)] + ([] if 'test_set' in inputs else [split.get('test_fraction')])
     if any(f is None or not 0.0 < f < 1.0 for f in fractions):
         return f'split fractions must lie strictly between 0 and 1, got {split}'
-    frames = inputs['training_set'].num_frames
-    if frames < (2 if 'test_set' in inputs else 3):
+    frames = inputs['training_set'].num_frames if 'training_set' in inputs else None
+    if frames is not None and frames < (2 if 'test_set' in inputs else 3):
         return f'the training set has {frames} frame(s): too few to split into training, validation and test sets'
     if inputs['num_models'].value < 1:
         return 'num_models must be at least 1'

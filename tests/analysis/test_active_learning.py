@@ -9,6 +9,7 @@ from aiida_limlip.analysis.active_learning import (
     classify,
     md_parameters,
     select,
+    supercell_repeats,
 )
 
 
@@ -71,6 +72,10 @@ def test_the_grid_is_visited_cold_to_hot_then_whole():
     assert md_parameters(settings, 900.0, 1.0, False, 2)['ensemble'] == 'npt'
     slab = md_parameters(settings, 900.0, 1.0, True, 2)
     assert slab['ensemble'] == 'nvt_langevin' and 'pressure' not in slab
+    # Tiny seeds are repeated for MD: 2 atoms -> 2x2x2 = 16; a 5-atom slab only in plane; big cells stay.
+    assert supercell_repeats(2, 16, slab=False) == (2, 2, 2)
+    assert supercell_repeats(5, 16, slab=True) == (2, 2, 1)
+    assert supercell_repeats(54, 16, slab=False) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
