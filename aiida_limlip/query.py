@@ -210,3 +210,282 @@ def _adatom_tracks(node: orm.WorkChainNode, results: dict) -> dict[str, list[lis
                 points += [atoms.positions[-1, :2].tolist() for atoms in frames][1 if points else 0 :]
             tracks[tag].append(points)
     return tracks
+
+
+def training_data_of(potential: PotentialData) -> orm.Data:
+    """Return the ``FrameSetData`` a trained model was fitted to (the ``training_set`` of its training job).
+
+    Raises
+    ------
+    ValueError
+        If the potential was not made by a training job of this profile (a baseline such as SNAP).
+    """
+    creator = potential.creator
+    if creator is None or 'training_set' not in creator.inputs:
+        raise ValueError(f'PotentialData<{potential.pk}> was not trained here: it has no training set')
+    return creator.inputs.training_set
+
+
+def dft_calculations_of(potential: PotentialData) -> dict[str, orm.CalcJobNode]:
+    """Return the pw.x calculations whose labels a trained model learnt, by frame (``<index>:<label>``)."""
+    return get_labelling_calculations(training_data_of(potential))
+
+
+def active_learning_iterations(node: orm.WorkflowNode) -> list[dict]:
+    """Return each iteration of an ``ActiveLearningWorkChain`` (or a campaign): record, data set, ensemble, errors.
+
+    Returns
+    -------
+    list
+        Per iteration, in order: ``record`` (its statistics Dict as a dict), ``dataset`` (FrameSetData after it),
+        ``training`` (the TrainingWorkChain node of its ensemble), ``potentials`` (label -> PotentialData) and
+        ``test_errors`` (the ensemble's summary as a dict).
+    """
+    node = _active_learning_node(node)
+    records = node.outputs.iterations if 'iterations' in node.outputs else {}
+    datasets = node.outputs.datasets if 'datasets' in node.outputs else {}
+    trainings = {
+        link.link_label.replace('train_iter_', 'iter_'): link.node
+        for link in node.base.links.get_outgoing(link_label_filter='train_iter_%').all()
+    }
+    result = []
+    for key in sorted(records):
+        training = trainings.get(key)
+        result.append(
+            {
+                'record': records[key].get_dict(),
+                'dataset': datasets.get(key),
+                'training': training,
+                'potentials': dict(training.outputs.potentials)
+                if training and 'potentials' in training.outputs
+                else {},
+                'test_errors': training.outputs.summary.get_dict()
+                if training and 'summary' in training.outputs
+                else {},
+            }
+        )
+    return result
+
+
+def properties_from_dataset(dataset: orm.Data) -> list[dict]:
+    """Return every property result computed with a model trained on ``dataset`` (the exact node, not a copy).
+
+    Returns
+    -------
+    list
+        ``{'potential', 'process', 'results'}`` for each finished property work chain whose potential was trained on
+        ``dataset``, newest first.
+    """
+    query = orm.QueryBuilder()
+    query.append(orm.Data, filters={'id': dataset.pk}, tag='data')
+    query.append(orm.CalcJobNode, with_incoming='data', edge_filters={'label': 'training_set'}, tag='job')
+    query.append(PotentialData, with_incoming='job', tag='potential', project='*')
+    query.append(
+        orm.WorkChainNode,
+        with_incoming='potential',
+        edge_filters={'label': 'potential'},
+        filters={'attributes.exit_status': 0},
+        tag='process',
+        project='*',
+    )
+    query.append(orm.Dict, with_incoming='process', edge_filters={'label': 'results'}, project='*')
+    query.order_by({'process': {'ctime': 'desc'}})
+    return [
+        {'potential': potential, 'process': process, 'results': results.get_dict()}
+        for potential, process, results in query.all()
+    ]
+
+
+def _active_learning_node(node: orm.WorkflowNode) -> orm.WorkflowNode:
+    if node.process_label == 'ActiveLearningWorkChain':
+        return node
+    children = node.base.links.get_outgoing(link_label_filter='active_learning').all_nodes()
+    if not children:
+        raise ValueError(f'{node.process_label}<{node.pk}> ran no active learning')
+    return children[0]
+
+
+def campaign_progress(node: orm.WorkflowNode) -> dict:
+    """Return how far a campaign (or an active-learning run) has come, read from the graph while it runs.
+
+    Returns
+    -------
+    dict
+        ``state``, ``elapsed`` (s), ``stages_done`` and ``stages_total``, ``current`` (the running stage),
+        ``iterations`` (the finished active-learning records), ``training`` (summary per architecture) and
+        ``table`` (the ensemble Table 1 as Markdown, once there).
+    """
+    import datetime
+
+    state = node.process_state.value if node.process_state else 'created'
+    end = node.mtime if node.is_terminated else datetime.datetime.now(datetime.timezone.utc)
+    progress = {
+        'state': state if node.exit_status is None else f'{state} [{node.exit_status}]',
+        'elapsed': (end - node.ctime).total_seconds(),
+        'iterations': [],
+        'training': {},
+        'table': None,
+        'current': None,
+    }
+    if node.process_label == 'ActiveLearningWorkChain':
+        stages, children = ['active_learning'], {'active_learning': node}
+    else:
+        stages = node.inputs.stages.get_list() if 'stages' in node.inputs else []
+        children = {}
+        for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all():
+            label = link.link_label
+            stage = 'training' if label.startswith('train_') else label
+            children.setdefault(stage, link.node)
+    if 'active_learning' in children:
+        al = children['active_learning']
+        if 'iterations' in al.outputs:
+            progress['iterations'] = [al.outputs.iterations[k].get_dict() for k in sorted(al.outputs.iterations)]
+    if 'training' in node.outputs:
+        progress['training'] = {name: summary.get_dict() for name, summary in node.outputs.training.items()}
+    if 'table_ensemble' in node.outputs:
+        progress['table'] = node.outputs.table_ensemble['markdown']
+    done = [stage for stage in stages if stage in children and children[stage].is_terminated]
+    running = [stage for stage in stages if stage in children and not children[stage].is_terminated]
+    progress['stages_total'] = len(stages)
+    progress['stages_done'] = len(done)
+    progress['current'] = running[0] if running else None
+    return progress
+
+
+def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
+    """Write Table 1 (Markdown and CSV), Fig. 1, learning curves and the active-learning statistics plot.
+
+    Everything comes from the nodes of ``node`` (a finished or running campaign); what does not exist yet is
+    skipped. Returns the paths written.
+
+    Raises
+    ------
+    ValueError
+        If ``node`` is not a campaign or active-learning work chain.
+    """
+    import pathlib
+
+    from .analysis.campaign_plots import plot_active_learning, plot_learning_curves, plot_parity
+
+    if node.process_label not in ('CampaignWorkChain', 'ActiveLearningWorkChain'):
+        raise ValueError(f'{node.process_label}<{node.pk}> is not a campaign or an active-learning run')
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key, stem in (('table_ensemble', 'table1'), ('table', 'table1_per_model')):
+        if key in node.outputs:
+            table = node.outputs[key]
+            for suffix, field in (('md', 'markdown'), ('csv', 'csv')):
+                path = directory / f'{stem}.{suffix}'
+                path.write_text(table[field])
+                written.append(path)
+    if 'figure' in node.outputs:
+        path = directory / 'figure1.png'
+        path.write_bytes(node.outputs.figure.get_content(mode='rb'))
+        written.append(path)
+    try:
+        iterations = active_learning_iterations(node)
+    except ValueError:
+        iterations = []
+    if iterations:
+        path = directory / 'active_learning.png'
+        plot_active_learning([entry['record'] for entry in iterations], path)
+        written.append(path)
+    curves = {}
+    trainings = (
+        [link.node for link in node.base.links.get_outgoing(link_label_filter='train_%').all()]
+        if node.process_label == 'CampaignWorkChain'
+        else []
+    )
+    for training in trainings:
+        if 'learning_curves' in training.outputs:
+            for label, curve in training.outputs.learning_curves.items():
+                curves[f'{training.inputs.architecture.value} {label}'] = {
+                    name: curve.get_array(name) for name in curve.get_arraynames()
+                }
+    if curves:
+        path = directory / 'learning_curves.png'
+        plot_learning_curves(curves, path)
+        written.append(path)
+    pairs = {}
+    for link in node.base.links.get_outgoing(link_label_filter='benchmark').all():
+        for error_link in link.node.base.links.get_outgoing(link_label_filter='errors_%').all():
+            errors = error_link.node
+            if errors.is_finished_ok and 'predictions' in errors.outputs:
+                pairs[error_link.link_label[len('errors_') :]] = (
+                    errors.inputs.test_set.get_frames(),
+                    errors.outputs.predictions.get_frames(),
+                )
+    if pairs:
+        path = directory / 'parity.png'
+        plot_parity(pairs, path)
+        written.append(path)
+    return written
+
+
+#: What a CalcJob does in a campaign, by its process label.
+JOB_KINDS = {
+    'PwCalculation': 'labelling (pw.x)',
+    'DeepmdTrainingCalculation': 'training',
+    'NequipTrainingCalculation': 'training',
+    'NequipCompileCalculation': 'training',
+    'LammpsCalculation': 'MD',
+    'RunnerCalculation': 'runner (ASE)',
+}
+
+
+def _covered(intervals: list[tuple[float, float]]) -> float:
+    """Return the time covered by at least one of the intervals."""
+    total, end = 0.0, None
+    for start, stop in sorted(intervals):
+        if end is None or start > end:
+            total += stop - start
+            end = stop
+        elif stop > end:
+            total += stop - end
+            end = stop
+    return total
+
+
+def campaign_breakdown(node: orm.WorkflowNode) -> dict:
+    """Return where a campaign's wall time went, by stage and by kind of job (s).
+
+    A job's time runs from the creation of its CalcJob node to its last change (upload, the run, polling, retrieval
+    and parsing). Per stage: ``wall`` (the stage's work chain from start to end), ``busy`` (time with at least one job
+    running), ``overhead`` = wall - busy (AiiDA's own cost on the critical path: work-chain steps, calcfunctions,
+    submission), and ``jobs``: the summed job time per kind (labelling, training, MD, runner), which exceeds ``busy``
+    when jobs run side by side.
+    """
+    result: dict = {'wall': (node.mtime - node.ctime).total_seconds(), 'stages': {}}
+    if node.process_label == 'ActiveLearningWorkChain':
+        children = [('active_learning', node)]
+    else:
+        children = [
+            ('training' if link.link_label.startswith('train_') else link.link_label, link.node)
+            for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all()
+        ]
+    stages: dict[str, dict] = {}
+    for stage, child in children:
+        entry = stages.setdefault(stage, {'start': [], 'stop': [], 'intervals': [], 'jobs': {}})
+        entry['start'].append(child.ctime.timestamp())
+        entry['stop'].append(child.mtime.timestamp())
+        for descendant in child.called_descendants:
+            if isinstance(descendant, orm.CalcJobNode):
+                start, stop = descendant.ctime.timestamp(), descendant.mtime.timestamp()
+                kind = JOB_KINDS.get(descendant.process_label, descendant.process_label)
+                entry['jobs'][kind] = entry['jobs'].get(kind, 0.0) + stop - start
+                entry['intervals'].append((start, stop))
+    everything = []
+    for stage, entry in stages.items():
+        wall = max(entry['stop']) - min(entry['start'])
+        busy = _covered(entry['intervals'])
+        everything += entry['intervals']
+        result['stages'][stage] = {
+            'wall': wall,
+            'busy': busy,
+            'overhead': max(0.0, wall - busy),
+            'jobs': {kind: round(seconds, 1) for kind, seconds in sorted(entry['jobs'].items())},
+        }
+    result['busy'] = _covered(everything)
+    result['overhead'] = result['wall'] - result['busy']
+    return result

@@ -12,6 +12,7 @@ def cmd_root():
 
 
 from .benchmark import cmd_table  # noqa: E402, F401
+from .campaign import cmd_campaign, cmd_report  # noqa: E402, F401
 from .demo import cmd_demo  # noqa: E402, F401
 from .figure2 import cmd_fig2  # noqa: E402, F401
 from .figure3 import cmd_fig3  # noqa: E402, F401

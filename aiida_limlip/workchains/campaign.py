@@ -1,0 +1,392 @@
+"""``CampaignWorkChain`` (``limlip.campaign``): the whole study as one work chain for the daemon.
+
+Stages, each a work chain a user can also run alone, each switchable off with ``stages``:
+
+1. ``active_learning``: ``ActiveLearningWorkChain`` grows the DFT data set (pw.x labels, ensembles, MD exploration).
+2. ``training``: production ``TrainingWorkChain`` of every architecture given (NequIP32, NequIP64, DeePMD), each an
+   ensemble of ``num_models`` on the final data, all scored on the same fixed test set.
+3. ``benchmark``: ``BenchmarkWorkChain``: Table 1 and Fig. 1 for every trained model and the baselines (SNAP, MEAM)
+   against the DFT column; then each ensemble's mean and spread (``table_ensemble``), the uncertainty a user needs to
+   see which predictions the data do not pin down.
+
+Fig. 2 (finite temperature) and Fig. 3 (surface kinetics) slot in after the benchmark as further stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiida import orm
+from aiida.engine import WorkChain, calcfunction, if_
+from ase.build import bulk
+
+from ..analysis import tables
+from ..data.frame_set import FrameSetData
+from ..data.potential import PotentialData, find_lammps_potentials_dir
+from ..protocols import ProtocolMixin
+from .active_learning import ActiveLearningWorkChain
+from .benchmark import BenchmarkWorkChain
+from .common import describe_failure, load_code
+from .training import ARCHITECTURES, TrainingWorkChain
+
+STAGES = ('active_learning', 'training', 'benchmark')
+#: Table 1 column name of each architecture.
+COLUMN_NAMES = {'nequip32': 'NequIP32', 'nequip64': 'NequIP64', 'deepmd': 'DeePMD'}
+#: The element the seed generators and pseudopotentials cover.
+ELEMENTS = ('Li',)
+
+
+def validate_inputs(inputs: dict, _) -> str | None:
+    """Check the stages and that each has what it needs before anything is submitted."""
+    stages = inputs['stages'].get_list()
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        return f'unknown stage(s) {sorted(unknown)}; choose from {", ".join(STAGES)}'
+    if not stages:
+        return 'no stage to run: `stages` is empty'
+    if 'active_learning' in stages and not inputs.get('active_learning'):
+        return 'the active_learning stage needs the `active_learning` inputs'
+    if 'active_learning' not in stages and 'training' in stages and 'dataset' not in inputs:
+        return 'without active learning, training needs a `dataset` (and a `test_set`)'
+    trained = [arch for arch in ARCHITECTURES if inputs.get(arch)]
+    if 'training' in stages and not trained:
+        return f'the training stage needs at least one of the namespaces {", ".join(ARCHITECTURES)}'
+    if 'benchmark' in stages and not inputs.get('benchmark'):
+        return 'the benchmark stage needs the `benchmark` inputs'
+    for name in inputs.get('baselines') or {}:
+        if name in COLUMN_NAMES.values():
+            return f'baseline `{name}` has the name of a trained column; name it otherwise'
+    return None
+
+
+class CampaignWorkChain(ProtocolMixin, WorkChain):
+    """Active learning -> production training -> Table 1 and Fig. 1 with ensemble uncertainties, in one process."""
+
+    _protocol_file = 'campaign.yaml'
+
+    @classmethod
+    def define(cls, spec):
+        """Define the process specification."""
+        super().define(spec)
+        spec.input(
+            'stages',
+            valid_type=orm.List,
+            default=lambda: orm.List(list(STAGES)),
+            help=f'The stages to run, in their fixed order: {", ".join(STAGES)}.',
+        )
+        spec.input(
+            'structure', valid_type=orm.StructureData, help='One-atom primitive cell of the crystal (Å), a guess.'
+        )
+        spec.expose_inputs(
+            ActiveLearningWorkChain,
+            namespace='active_learning',
+            namespace_options={'required': False, 'populate_defaults': False, 'help': 'The data-generation loop.'},
+        )
+        spec.input(
+            'dataset', valid_type=FrameSetData, required=False, help='Without active learning: the training data.'
+        )
+        spec.input('test_set', valid_type=FrameSetData, required=False, help='Without active learning: test frames.')
+        for architecture in ARCHITECTURES:
+            spec.expose_inputs(
+                TrainingWorkChain,
+                namespace=architecture,
+                exclude=('training_set', 'test_set'),
+                namespace_options={
+                    'required': False,
+                    'populate_defaults': False,
+                    'help': f'Production training of the {COLUMN_NAMES[architecture]} ensemble (num_models models).',
+                },
+            )
+        spec.input_namespace(
+            'baselines',
+            valid_type=PotentialData,
+            dynamic=True,
+            required=False,
+            help='Potentials benchmarked beside the trained ones, by column name (SNAP, MEAM).',
+        )
+        spec.expose_inputs(
+            BenchmarkWorkChain,
+            namespace='benchmark',
+            exclude=('potentials', 'test_set', 'structure'),
+            namespace_options={
+                'required': False,
+                'populate_defaults': False,
+                'help': 'Table 1: protocol, properties, DFT column (dft_code or dft_reference), runner code.',
+            },
+        )
+        spec.inputs.validator = validate_inputs
+        spec.outline(
+            cls.setup,
+            if_(cls.run_stage_active_learning)(cls.run_active_learning, cls.inspect_active_learning),
+            if_(cls.run_stage_training)(cls.run_training, cls.inspect_training),
+            if_(cls.run_stage_benchmark)(cls.run_benchmark, cls.inspect_benchmark),
+            cls.finalize,
+        )
+        spec.expose_outputs(ActiveLearningWorkChain, namespace='active_learning', namespace_options={'required': False})
+        spec.output_namespace(
+            'potentials', valid_type=orm.Data, dynamic=True, required=False, help='Trained models, e.g. DeePMD_m00.'
+        )
+        spec.output_namespace(
+            'training',
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help='Per architecture: test RMSE of each model and their mean and spread (meV/atom, meV/Å, GPa).',
+        )
+        spec.output('table', valid_type=orm.Dict, required=False, help='Table 1 with one column per model.')
+        spec.output(
+            'table_ensemble',
+            valid_type=orm.Dict,
+            required=False,
+            help='Table 1 with each ensemble as mean ± sample standard deviation over its models (`spread`).',
+        )
+        spec.output('figure', valid_type=orm.SinglefileData, required=False, help='Fig. 1 as PNG.')
+        spec.output('summary', valid_type=orm.Dict, help='Stages run, their processes and wall times (s).')
+        spec.default_output_node = 'summary'
+        spec.exit_code(401, 'ERROR_ACTIVE_LEARNING_FAILED', message='Active learning failed: {message}')
+        spec.exit_code(402, 'ERROR_TRAINING_FAILED', message='Production training failed: {message}')
+        spec.exit_code(403, 'ERROR_BENCHMARK_FAILED', message='The benchmark failed: {message}')
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        codes: Mapping[str, orm.AbstractCode | str],
+        protocol: str | None = None,
+        overrides: dict | None = None,
+        element: str = 'Li',
+        baselines: Mapping[str, PotentialData] | None = None,
+    ):
+        """Return a builder of the whole study from a protocol (``paper``, ``demo``, ``fast``).
+
+        Parameters
+        ----------
+        codes
+            ``pw``, ``runner``, ``lammps``, ``dp`` and ``nequip`` (nequip-train), optionally ``nequip_compile``.
+        protocol
+            Protocol name; see :meth:`get_available_protocols`.
+        overrides
+            Merged into the protocol: ``stages``, ``active_learning`` (protocol and overrides), ``architectures``
+            (architecture -> {protocol, num_models, overrides}), ``benchmark`` (protocol, properties, ...).
+        element
+            The element; only Li has seed generators and a pseudopotential family.
+        baselines
+            Column name -> potential; default SNAP (Zuo 2020) and the MEAM shipped with LAMMPS.
+
+        Raises
+        ------
+        ValueError
+            For another element, an unknown protocol, stage or override key, or a missing code.
+        """
+        if element not in ELEMENTS:
+            raise ValueError(f'element {element!r} is not supported: the seeds and pseudopotentials cover {ELEMENTS}')
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        stages = list(inputs['stages'])
+        unknown = set(stages) - set(STAGES)
+        if unknown:
+            raise ValueError(f'unknown stage(s) {sorted(unknown)}; choose from {", ".join(STAGES)}')
+        builder = cls.get_builder()
+        builder.stages = orm.List(stages)
+        builder.structure = orm.StructureData(ase=bulk(element, 'bcc', a=inputs['lattice_constant']))
+        train_codes = {'deepmd': codes.get('dp'), 'nequip32': codes.get('nequip'), 'nequip64': codes.get('nequip')}
+        if 'active_learning' in stages:
+            settings = inputs['active_learning']
+            architecture = settings.get('overrides', {}).get('architecture', 'deepmd')
+            al = ActiveLearningWorkChain.get_builder_from_protocol(
+                {
+                    'pw': codes.get('pw'),
+                    'train': train_codes[architecture],
+                    'runner': codes.get('runner'),
+                    'lammps': codes.get('lammps'),
+                },
+                protocol=settings['protocol'],
+                overrides=settings.get('overrides'),
+            )
+            _copy(al, builder.active_learning)
+        if 'training' in stages:
+            placeholder = FrameSetData([FrameSetData.make_frame(bulk(element, 'bcc', a=3.4), 0.0)] * 3)
+            for architecture, settings in inputs['architectures'].items():
+                if architecture not in ARCHITECTURES:
+                    raise ValueError(f'unknown architecture {architecture!r}; choose from {", ".join(ARCHITECTURES)}')
+                training = TrainingWorkChain.get_builder_from_protocol(
+                    train_codes[architecture],
+                    codes.get('runner'),
+                    placeholder,
+                    architecture,
+                    settings['protocol'],
+                    settings.get('overrides'),
+                    num_models=settings['num_models'],
+                    compile_code=codes.get('nequip_compile'),
+                )
+                for key in ('training_set', 'test_set'):
+                    training.pop(key, None)
+                _copy(training, builder[architecture])
+        if 'benchmark' in stages:
+            settings = inputs['benchmark']
+            if baselines is None:
+                directory = find_lammps_potentials_dir()
+                baselines = {
+                    'SNAP': PotentialData.from_snap_zuo2020(directory),
+                    'MEAM': PotentialData.from_meam(directory / 'library.meam', None, [element]),
+                }
+            builder.baselines = {name: potential.get_or_store() for name, potential in baselines.items()}
+            builder.benchmark.runner_code = load_code(codes.get('runner'), 'limlip.run')
+            builder.benchmark.protocol = orm.Str(settings['protocol'])
+            builder.benchmark.properties = orm.List(settings['properties'])
+            if settings.get('dft_reference'):
+                builder.benchmark.dft_reference = orm.Dict(settings['dft_reference'])
+            elif codes.get('pw') is not None:
+                builder.benchmark.dft_code = load_code(codes['pw'], 'quantumespresso.pw')
+                builder.benchmark.dft_properties = orm.List(settings.get('dft_properties', []))
+            if settings.get('overrides'):
+                builder.benchmark.overrides = orm.Dict(settings['overrides'])
+        return builder
+
+    def setup(self):
+        """Note the stages and when each starts."""
+        self.ctx.stages = self.inputs.stages.get_list()
+        self.ctx.timeline = {}
+        if 'dataset' in self.inputs:
+            self.ctx.dataset = self.inputs.dataset
+            self.ctx.test_set = self.inputs.test_set if 'test_set' in self.inputs else None
+        self.ctx.potentials = {}
+        self.report(f'campaign stages: {", ".join(s for s in STAGES if s in self.ctx.stages)}')
+
+    def run_stage_active_learning(self) -> bool:
+        """Whether the stage runs."""
+        return 'active_learning' in self.ctx.stages
+
+    def run_stage_training(self) -> bool:
+        """Whether the stage runs."""
+        return 'training' in self.ctx.stages
+
+    def run_stage_benchmark(self) -> bool:
+        """Whether the stage runs."""
+        return 'benchmark' in self.ctx.stages
+
+    def run_active_learning(self):
+        """Grow the data set."""
+        inputs = self.exposed_inputs(ActiveLearningWorkChain, 'active_learning')
+        inputs['metadata'] = {'call_link_label': 'active_learning'}
+        node = self.submit(ActiveLearningWorkChain, **inputs)
+        self.report(f'stage active_learning: {node.process_label}<{node.pk}>')
+        self.to_context(active_learning=node)
+
+    def inspect_active_learning(self):
+        """Expose the loop's outputs and take its data set."""
+        node = self.ctx.active_learning
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_ACTIVE_LEARNING_FAILED.format(message=describe_failure(node))
+        self.out_many(self.exposed_outputs(node, ActiveLearningWorkChain, namespace='active_learning'))
+        self.ctx.dataset, self.ctx.test_set = node.outputs.dataset, node.outputs.test_set
+        summary = node.outputs.summary
+        self.report(
+            f'active learning: {summary["num_iterations"]} iteration(s), stopped by {summary["stop_reason"]}; '
+            f'{self.ctx.dataset.num_frames} training and {self.ctx.test_set.num_frames} test frames'
+        )
+        return None
+
+    def run_training(self):
+        """Train every architecture's ensemble on the final data, side by side."""
+        for architecture in ARCHITECTURES:
+            if not self.inputs.get(architecture):
+                continue
+            inputs = self.exposed_inputs(TrainingWorkChain, architecture)
+            inputs.update(training_set=self.ctx.dataset, metadata={'call_link_label': f'train_{architecture}'})
+            if self.ctx.test_set is not None:
+                inputs['test_set'] = self.ctx.test_set
+            node = self.submit(TrainingWorkChain, **inputs)
+            self.report(f'stage training: {COLUMN_NAMES[architecture]} in {node.process_label}<{node.pk}>')
+            self.to_context(**{f'training.{architecture}': node})
+
+    def inspect_training(self):
+        """Collect every trained model as a Table 1 column ``<Architecture>_mNN``."""
+        failed = [node for node in self.ctx.training.values() if 'potentials' not in node.outputs]
+        if failed:
+            return self.exit_codes.ERROR_TRAINING_FAILED.format(message=describe_failure(failed[0]))
+        for architecture, node in self.ctx.training.items():
+            self.out(f'training.{architecture}', node.outputs.summary)
+            for label, potential in sorted(node.outputs.potentials.items()):
+                column = f'{COLUMN_NAMES[architecture]}_m{label.split("_")[-1]}'
+                self.ctx.potentials[column] = potential
+                self.out(f'potentials.{column}', potential)
+        return None
+
+    def run_benchmark(self):
+        """Table 1 and Fig. 1 for every model and baseline."""
+        inputs = self.exposed_inputs(BenchmarkWorkChain, 'benchmark')
+        potentials = {**self.ctx.potentials, **dict(self.inputs.get('baselines', {}))}
+        inputs.update(structure=self.inputs.structure, potentials=potentials, metadata={'call_link_label': 'benchmark'})
+        if self.ctx.get('test_set') is not None:
+            inputs['test_set'] = self.ctx.test_set
+        node = self.submit(BenchmarkWorkChain, **inputs)
+        self.report(f'stage benchmark: {len(potentials)} columns in {node.process_label}<{node.pk}>')
+        self.to_context(benchmark=node)
+
+    def inspect_benchmark(self):
+        """Expose Table 1 and add the ensemble table (mean ± spread per architecture)."""
+        node = self.ctx.benchmark
+        if 'table' not in node.outputs:
+            return self.exit_codes.ERROR_BENCHMARK_FAILED.format(message=describe_failure(node))
+        if not node.is_finished_ok:
+            self.report(f'benchmark incomplete: {describe_failure(node)}')
+        self.out('table', node.outputs.table)
+        if 'figure' in node.outputs:
+            self.out('figure', node.outputs.figure)
+        groups: dict[str, list[str]] = {}
+        present = set(node.outputs.table['columns'])
+        for column in self.ctx.potentials:
+            if column in present:  # a model whose equation of state failed is not in the table
+                groups.setdefault(column.rsplit('_m', 1)[0], []).append(column)
+        if groups:
+            ensemble = ensemble_table(
+                node.outputs.table, orm.Dict(groups), metadata={'call_link_label': 'table_ensemble'}
+            )
+            self.out('table_ensemble', ensemble)
+            self.report('Table 1 (ensembles: mean ± std):\n' + ensemble['markdown'])
+        return None
+
+    def finalize(self):
+        """Summarize the stages: their processes and wall times."""
+        stages = {}
+        for stage in STAGES:
+            nodes = self.ctx.get(stage)
+            if nodes is None:
+                continue
+            nodes = dict(nodes) if isinstance(nodes, Mapping) else {stage: nodes}
+            stages[stage] = {
+                label: {'pk': node.pk, 'uuid': node.uuid, 'wall_time': _wall_time(node), 'ok': node.is_finished_ok}
+                for label, node in nodes.items()
+            }
+        self.out('summary', campaign_summary(orm.Dict({'stages': stages}), metadata={'call_link_label': 'summary'}))
+
+
+def _wall_time(node: orm.ProcessNode) -> float:
+    """Seconds from creation to the last change of the node."""
+    return (node.mtime - node.ctime).total_seconds()
+
+
+def _copy(source, target) -> None:
+    """Copy the inputs set on a builder into a builder namespace."""
+    for key, value in source.items():
+        if key == 'metadata':
+            continue
+        if hasattr(value, 'items') and not isinstance(value, orm.Data):
+            if value:
+                _copy(value, target[key])
+            continue
+        target[key] = value
+
+
+@calcfunction
+def ensemble_table(table: orm.Dict, groups: orm.Dict) -> orm.Dict:
+    """Return Table 1 with each ensemble's columns replaced by their mean and sample standard deviation."""
+    result = tables.ensemble_table(table.get_dict(), groups.get_dict())
+    result['markdown'] = tables.to_markdown(result)
+    result['csv'] = tables.to_csv(result)
+    return orm.Dict(result)
+
+
+@calcfunction
+def campaign_summary(stages: orm.Dict) -> orm.Dict:
+    """Return the campaign's record: the process and wall time (s) of each stage."""
+    return orm.Dict(stages.get_dict())
