@@ -165,7 +165,8 @@ Profile '$PROFILE' is ready (storage: $("$VERDI" -p "$PROFILE" profile show "$PR
 Use it:
     source $VENV/bin/activate
     verdi -p $PROFILE daemon start
-    aiida-limlip -p $PROFILE demo
+    aiida-limlip -p $PROFILE demo                                    # a 20 s first look: EOS with SNAP
+    aiida-limlip -p $PROFILE campaign submit --protocol demo --follow   # the whole study (being tuned)
 EOF
 fi
 
