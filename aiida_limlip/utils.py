@@ -31,3 +31,17 @@ def finite_or_none(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def settings_from_dict(cls: type, data: Mapping, what: str) -> Any:
+    """Return the dataclass ``cls`` built from ``data``, refusing keys it does not have.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown keys and the allowed ones, e.g. ``unknown selection setting(s) ['trust_low']``.
+    """
+    unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f'unknown {what} setting(s) {unknown}; allowed: {", ".join(cls.__dataclass_fields__)}')
+    return cls(**data)

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..utils import settings_from_dict
+
 VERDICTS = ('accurate', 'candidate', 'failed')
 #: Classes whose cells hold vacuum: explored at constant volume, a barostat would collapse the vacuum.
 SLAB_CLASSES = ('surface', 'adatom')
@@ -41,10 +43,7 @@ class SelectionSettings:
             For an unknown key, ``trust_lo >= trust_hi``, a negative trust level, a cap below 1 or a threshold
             outside (0, 1].
         """
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f'unknown selection setting(s) {unknown}; allowed: {", ".join(cls.__dataclass_fields__)}')
-        settings = cls(**data)
+        settings = settings_from_dict(cls, data, 'selection')
         if not 0.0 <= settings.trust_lo < settings.trust_hi:
             raise ValueError(
                 f'trust levels must satisfy 0 <= trust_lo < trust_hi, got trust_lo={settings.trust_lo} and '
@@ -85,12 +84,7 @@ class ExplorationSettings:
             For an unknown key, an empty temperature or pressure grid, a temperature <= 0 K, or run lengths that
             sample no frame.
         """
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(
-                f'unknown exploration setting(s) {unknown}; allowed: {", ".join(cls.__dataclass_fields__)}'
-            )
-        settings = cls(**data)
+        settings = settings_from_dict(cls, data, 'exploration')
         if not settings.temperatures:
             raise ValueError('the temperature grid is empty: give at least one temperature (K)')
         if not settings.pressures:

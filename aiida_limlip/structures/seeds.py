@@ -13,6 +13,8 @@ import numpy as np
 from ase import Atoms
 from ase.build import add_adsorbate, bcc100, bcc110, bcc111, bulk
 
+from ..utils import settings_from_dict
+
 CONFIG_CLASSES = ('bulk', 'strained', 'rattled', 'vacancy', 'interstitial', 'surface', 'adatom')
 SLAB_BUILDERS = {'100': bcc100, '110': bcc110, '111': bcc111}
 MAX_ATOMS = 128
@@ -45,10 +47,7 @@ class SeedSettings:
     @classmethod
     def from_dict(cls, data: dict) -> SeedSettings:
         """Build settings from a dictionary, rejecting unknown keys."""
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f'unknown seed setting(s) {unknown}; allowed: {", ".join(cls.__dataclass_fields__)}')
-        settings = cls(**data)
+        settings = settings_from_dict(cls, data, 'seed')
         settings.validate()
         return settings
 
