@@ -26,9 +26,8 @@ def follow(node, timeout: float, interval: float = 1.0) -> None:
     start = time.monotonic()
     last_state = None
     while True:
-        query = orm.QueryBuilder().append(orm.ProcessNode, filters={'id': node.pk}, tag='root')
-        query.append(orm.ProcessNode, with_ancestors='root', project='id')
-        pks = [node.pk, *query.all(flat=True)]
+        # Called processes hang on CALL links, which `with_ancestors` (data provenance) does not follow.
+        pks = [node.pk, *(child.pk for child in node.called_descendants)]
         logs = orm.QueryBuilder().append(orm.Log, filters={'dbnode_id': {'in': pks}}).all(flat=True)
         for log in sorted(logs, key=lambda entry: entry.time):
             if log.pk not in seen:

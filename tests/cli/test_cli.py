@@ -51,6 +51,7 @@ def test_demo_runs_through_the_daemon(started_daemon_client, tmp_path):
     assert result.exit_code == 0, result.output
     assert 'Birch-Murnaghan: a0 =' in result.output
     assert 'is finished' in result.output
+    assert '|EvaluationWorkChain|' in result.output  # the reports of called processes too, not only the top one
     node = orm.QueryBuilder().append(orm.WorkflowNode, filters={'label': {'like': 'demo:%'}}).first(flat=True)
     assert node.is_finished_ok
     # The demo's printed lattice constant is the node's.
