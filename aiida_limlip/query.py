@@ -393,7 +393,10 @@ def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
         written.append(path)
     curves = {}
     trainings = (
-        [link.node for link in node.base.links.get_outgoing(link_label_filter='train_%').all()]
+        [
+            link.node
+            for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode, link_label_filter='train_%').all()
+        ]
         if node.process_label == 'CampaignWorkChain'
         else []
     )
@@ -408,7 +411,7 @@ def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
         plot_learning_curves(curves, path)
         written.append(path)
     pairs = {}
-    for link in node.base.links.get_outgoing(link_label_filter='benchmark').all():
+    for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode, link_label_filter='benchmark').all():
         for error_link in link.node.base.links.get_outgoing(link_label_filter='errors_%').all():
             errors = error_link.node
             if errors.is_finished_ok and 'predictions' in errors.outputs:
