@@ -140,9 +140,8 @@ def md_parameters(
     non-orthorhombic cells (the runner's barostat keeps the box orthorhombic) run NVT (Langevin) with
     ``constant_volume``; their pressure is recorded as None.
     """
-    slab = constant_volume
     parameters = {
-        'ensemble': 'nvt_langevin' if slab else 'npt',
+        'ensemble': 'nvt_langevin' if constant_volume else 'npt',
         'temperature': float(temperature),
         'steps': settings.steps,
         'timestep': settings.timestep,
@@ -151,7 +150,7 @@ def md_parameters(
         'seed': seed,
         'stress_in_frames': False,
     }
-    if not slab:
+    if not constant_volume:
         parameters['pressure'] = float(pressure)
     return parameters
 

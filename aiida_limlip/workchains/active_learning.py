@@ -14,21 +14,25 @@ from collections.abc import Mapping
 from aiida import orm
 from aiida.engine import WorkChain, if_, while_
 
-from ..analysis.active_learning import ExplorationSettings, SelectionSettings, condition_key, md_parameters
+from ..analysis.active_learning import (
+    SLAB_CLASSES,
+    ExplorationSettings,
+    SelectionSettings,
+    condition_key,
+    md_parameters,
+)
 from ..calcfunctions.active_learning import exploration_cells, select_candidates, summarize_iteration, summarize_loop
 from ..calcfunctions.frame_set import merge_frame_sets, split_frame_set_by_class
+from ..calcfunctions.seeds import generate_seed_structures
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..runner.base import is_orthorhombic
-from ..structures.seeds import SeedSettings, generate_seeds
-from .common import describe_failure, load_code
+from ..structures.seeds import SeedSettings
+from .common import copy_builder_inputs, describe_failure, load_code
 from .dft import load_pseudo_family
 from .evaluation import EvaluationWorkChain, build_evaluation_inputs
 from .labelling import LabellingWorkChain
 from .training import TrainingWorkChain
-
-#: Configuration classes with vacuum in the cell: explored at constant volume.
-SLAB_CLASSES = ('surface', 'adatom')
 
 
 def config_class_of(structure: orm.StructureData, classes: Mapping[str, str], label: str) -> str:
@@ -223,12 +227,8 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         if missing:
             raise ValueError(f'missing code(s) {sorted(missing)}: give pw, train, runner (and lammps for DeePMD)')
         if seeds is None:
-            settings = SeedSettings.from_dict(inputs['seeds'])
-            seeds = {}
-            for label, config_class, atoms in generate_seeds(settings, seed=inputs.get('seed', 0)):
-                structure = orm.StructureData(ase=atoms)
-                structure.base.attributes.set('config_class', config_class)
-                seeds[label] = structure
+            SeedSettings.from_dict(inputs['seeds'])  # bad settings fail here, before anything is stored
+            seeds = generate_seed_structures(orm.Dict(inputs['seeds']), orm.Int(inputs.get('seed', 0)))
         ExplorationSettings.from_dict(inputs['exploration'])
         SelectionSettings.from_dict(inputs['selection'])
         if inputs['num_models'] < 2:
@@ -240,9 +240,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         labelling = LabellingWorkChain.get_builder_from_protocol(
             codes['pw'], dict(seeds), inputs['labelling_protocol'], inputs.get('labelling_overrides')
         )
-        for key in ('code', 'pseudo_family', 'parameters', 'kpoints_spacing', 'max_concurrent', 'options'):
-            if key in labelling:
-                builder.labelling[key] = labelling[key]
+        copy_builder_inputs(labelling, builder.labelling, exclude=('structures', 'config_classes'))
         placeholder = FrameSetData([_placeholder_frame(next(iter(seeds.values())))] * 3)
         training = TrainingWorkChain.get_builder_from_protocol(
             codes['train'],
@@ -254,11 +252,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             num_models=inputs['num_models'],
             compile_code=codes.get('compile'),
         )
-        for key in ('code', 'runner_code', 'architecture', 'parameters', 'split', 'num_models', 'compile', 'options'):
-            if key in training:
-                builder.training[key] = training[key]
-        if 'compile_code' in training:
-            builder.training.compile_code = training.compile_code
+        copy_builder_inputs(training, builder.training, exclude=('training_set', 'test_set'))
         if codes.get('lammps') is not None:
             builder.lammps_code = load_code(codes['lammps'], 'limlip.lammps')
         builder.exploration = orm.Dict(inputs['exploration'])
@@ -304,6 +298,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         self.ctx.classes = {
             label: config_class_of(structure, classes, label) for label, structure in self.inputs.seeds.items()
         }
+        self.ctx.starts = self._exploration_starts()
         if 'initial_data' in self.inputs:
             self.ctx.dataset = self.inputs.initial_data
             self.ctx.test_set = self.inputs.test_set
@@ -380,18 +375,8 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         codes = {'ase': self.inputs.training.runner_code}
         if 'lammps_code' in self.inputs:
             codes['lammps'] = self.inputs.lammps_code
-        per_class: dict[str, list[str]] = {}
-        for label in sorted(self.inputs.seeds):
-            per_class.setdefault(self.ctx.classes[label], []).append(label)
-        chosen = [label for labels_ in per_class.values() for label in labels_[: settings.structures_per_class]]
-        starts = {label: self.inputs.seeds[label] for label in chosen}
-        if settings.min_atoms and any(len(seed.sites) < settings.min_atoms for seed in starts.values()):
-            starts = exploration_cells(
-                orm.Int(settings.min_atoms),
-                orm.Dict({label: self.ctx.classes[label] for label in starts}),
-                **starts,
-                metadata={'call_link_label': f'cells_iter_{self.ctx.iteration:02d}'},
-            )
+        starts = self.ctx.starts
+        chosen = sorted(starts)
         self.ctx.runs = {}
         groups: dict[tuple, dict] = {}
         for index, (temperature, pressure) in enumerate(conditions):
@@ -425,7 +410,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
 
     def select(self):
         """Classify every sampled frame and choose the candidates; decide whether the loop stops."""
-        arrays, lost = {}, []
+        arrays = {}
         for node in self.ctx.explore.values():
             # A run that blew up (poor models far from their data: what exploration is for) still returns the frames
             # it sampled; they count, most as failed. Only a run without any frame is left out.
@@ -534,6 +519,23 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         self.report(f'stopped after {len(self.ctx.records)} iteration(s): {self.ctx.stop_reason}')
 
     # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _exploration_starts(self) -> dict:
+        """Return the MD start of every explored seed: ``structures_per_class`` per class, repeated to min_atoms."""
+        settings = self.ctx.exploration
+        per_class: dict[str, list[str]] = {}
+        for label in sorted(self.inputs.seeds):
+            per_class.setdefault(self.ctx.classes[label], []).append(label)
+        chosen = [label for labels in per_class.values() for label in labels[: settings.structures_per_class]]
+        starts = {label: self.inputs.seeds[label] for label in chosen}
+        if settings.min_atoms and any(len(seed.sites) < settings.min_atoms for seed in starts.values()):
+            starts = exploration_cells(
+                orm.Int(settings.min_atoms),
+                orm.Dict({label: self.ctx.classes[label] for label in starts}),
+                **starts,
+                metadata={'call_link_label': 'exploration_cells'},
+            )
+        return dict(starts)
 
     def _submit_labelling(self, structures: dict, link: str):
         inputs = self.exposed_inputs(LabellingWorkChain, 'labelling')

@@ -26,7 +26,7 @@ from ..data.potential import PotentialData, find_lammps_potentials_dir
 from ..protocols import ProtocolMixin
 from .active_learning import ActiveLearningWorkChain
 from .benchmark import BenchmarkWorkChain
-from .common import describe_failure, load_code
+from .common import copy_builder_inputs, describe_failure, load_code
 from .training import ARCHITECTURES, TrainingWorkChain
 
 STAGES = ('active_learning', 'training', 'benchmark')
@@ -201,7 +201,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 protocol=settings['protocol'],
                 overrides=settings.get('overrides'),
             )
-            _copy(al, builder.active_learning)
+            copy_builder_inputs(al, builder.active_learning)
         if 'training' in stages:
             placeholder = FrameSetData([FrameSetData.make_frame(bulk(element, 'bcc', a=3.4), 0.0)] * 3)
             for architecture, settings in inputs['architectures'].items():
@@ -217,9 +217,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                     num_models=settings['num_models'],
                     compile_code=codes.get('nequip_compile'),
                 )
-                for key in ('training_set', 'test_set'):
-                    training.pop(key, None)
-                _copy(training, builder[architecture])
+                copy_builder_inputs(training, builder[architecture], exclude=('training_set', 'test_set'))
         if 'benchmark' in stages:
             settings = inputs['benchmark']
             if baselines is None:
@@ -363,18 +361,6 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
 def _wall_time(node: orm.ProcessNode) -> float:
     """Seconds from creation to the last change of the node."""
     return (node.mtime - node.ctime).total_seconds()
-
-
-def _copy(source, target) -> None:
-    """Copy the inputs set on a builder into a builder namespace."""
-    for key, value in source.items():
-        if key == 'metadata':
-            continue
-        if hasattr(value, 'items') and not isinstance(value, orm.Data):
-            if value:
-                _copy(value, target[key])
-            continue
-        target[key] = value
 
 
 @calcfunction

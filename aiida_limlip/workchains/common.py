@@ -88,6 +88,21 @@ def builder_inputs(builder: ProcessBuilderNamespace) -> dict[str, Any]:
     return inputs
 
 
+def copy_builder_inputs(source, target, exclude: tuple[str, ...] = ()) -> None:
+    """Copy the inputs set on builder ``source`` into builder namespace ``target`` (a child's exposed namespace).
+
+    ``metadata``, empty namespaces and the keys in ``exclude`` (ports the parent fills in itself) are left out.
+    """
+    for key, value in source.items():
+        if key == 'metadata' or key in exclude:
+            continue
+        if isinstance(value, ProcessBuilderNamespace):
+            if value:
+                copy_builder_inputs(value, target[key])
+            continue
+        target[key] = value
+
+
 def check_builder(builder) -> None:
     """Validate a builder's inputs as the engine would on submission, so bad input fails before anything is stored.
 
