@@ -184,11 +184,15 @@ def classify(max_devi_f: Sequence[float], trust_lo: float, trust_hi: float) -> l
     return verdicts
 
 
-def _counts(verdicts: Sequence[str]) -> dict:
+def _counts(verdicts: Sequence[str], deviations: Sequence[float]) -> dict:
     counts = {verdict: int(sum(v == verdict for v in verdicts)) for verdict in VERDICTS}
     total = sum(counts.values())
     counts['total'] = total
     counts['accurate_fraction'] = counts['accurate'] / total if total else None
+    # The median deviation shows learning that the counts hide while every frame is still above trust_hi.
+    finite = np.asarray(deviations, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    counts['median_max_devi_f'] = float(np.median(finite)) if finite.size else None
     return counts
 
 
@@ -205,9 +209,9 @@ def select(records: Sequence[dict], settings: SelectionSettings) -> tuple[list[i
     Returns
     -------
     tuple
-        The indices (into ``records``, ascending) of the chosen candidates, and the statistics: counts and accurate
-        fraction overall, per class and per condition (``"T=300K P=0.1GPa"``, ``P=NVT`` for slabs), the number of
-        candidates found and chosen, and whether the loop has converged.
+        The indices (into ``records``, ascending) of the chosen candidates, and the statistics: counts, accurate
+        fraction and median ``max_devi_f`` (eV/Å) overall, per class and per condition (``"T=300K P=0.1GPa"``,
+        ``P=NVT`` for slabs), the number of candidates found and chosen, and whether the loop has converged.
     """
     verdicts = classify([r['max_devi_f'] for r in records], settings.trust_lo, settings.trust_hi)
     candidates = [index for index, verdict in enumerate(verdicts) if verdict == 'candidate']
@@ -216,15 +220,20 @@ def select(records: Sequence[dict], settings: SelectionSettings) -> tuple[list[i
         chosen = sorted(int(i) for i in rng.choice(candidates, size=settings.max_candidates, replace=False))
     else:
         chosen = candidates
-    by_class: dict[str, list[str]] = {}
-    by_condition: dict[str, list[str]] = {}
-    for record, verdict in zip(records, verdicts, strict=True):
-        by_class.setdefault(record['config_class'], []).append(verdict)
-        by_condition.setdefault(condition_key(record['temperature'], record.get('pressure')), []).append(verdict)
+    by_class: dict[str, list[int]] = {}
+    by_condition: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        by_class.setdefault(record['config_class'], []).append(index)
+        by_condition.setdefault(condition_key(record['temperature'], record.get('pressure')), []).append(index)
+    deviations = [record['max_devi_f'] for record in records]
+
+    def counts(indices: Sequence[int]) -> dict:
+        return _counts([verdicts[i] for i in indices], [deviations[i] for i in indices])
+
     statistics = {
-        'overall': _counts(verdicts),
-        'classes': {name: _counts(v) for name, v in sorted(by_class.items())},
-        'conditions': {name: _counts(v) for name, v in sorted(by_condition.items())},
+        'overall': counts(range(len(records))),
+        'classes': {name: counts(v) for name, v in sorted(by_class.items())},
+        'conditions': {name: counts(v) for name, v in sorted(by_condition.items())},
         'candidates_found': len(candidates),
         'candidates_chosen': len(chosen),
         'settings': settings.as_dict(),

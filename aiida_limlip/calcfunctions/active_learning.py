@@ -59,7 +59,8 @@ def select_candidates(selection: orm.Dict, runs: orm.Dict, **arrays: orm.Data) -
         )
         values = []
         for index, step in enumerate(trajectory.get_stepids().tolist()):
-            if step in by_step:
+            # Step 0 is the start: a seed, labelled already (in the training or the test set), not an exploration.
+            if step in by_step and step > 0:
                 values.append(float(by_step[step]))
                 records.append({**run, 'max_devi_f': float(by_step[step])})
                 frames.append((key, index, trajectory))
@@ -118,6 +119,7 @@ def summarize_loop(stop_reason: orm.Str, **iterations: orm.Dict) -> orm.Dict:
             'num_iterations': len(records),
             'stop_reason': stop_reason.value,
             'accurate_fraction': [r['exploration']['overall']['accurate_fraction'] for r in records],
+            'median_max_devi_f': [r['exploration']['overall'].get('median_max_devi_f') for r in records],
             'forces_rmse': [r['test_errors']['forces'] for r in records],
             'energy_rmse': [r['test_errors']['energy'] for r in records],
             'labels_added': [r['labels_added'] for r in records],

@@ -100,7 +100,8 @@ def print_status(node) -> None:
         fraction = overall['accurate_fraction']
         click.echo(
             f'  iteration {record["iteration"]}: {overall["accurate"]} accurate / {overall["candidate"]} candidate / '
-            f'{overall["failed"]} failed ({"n/a" if fraction is None else f"{fraction:.0%}"} accurate), '
+            f'{overall["failed"]} failed ({"n/a" if fraction is None else f"{fraction:.0%}"} accurate, median '
+            f'deviation {_fmt(overall.get("median_max_devi_f"))} eV/Å), '
             f'{record["labels_added"]} labels added, {record["training_frames"]} training frames, test RMSE '
             f'{_fmt(errors["energy"])} meV/atom, {_fmt(errors["forces"])} meV/Å'
         )

@@ -44,12 +44,23 @@ def kpoint_mesh(atoms: Atoms, spacing: float, min_gap: float = 4.0) -> list[int]
     return [1 if vacuum else n for n, vacuum in zip(mesh, vacuum_axes(atoms, min_gap), strict=True)]
 
 
-def pw_parameters(parameters: dict, natoms: int) -> dict:
-    """Return pw.x parameters with our ``ELECTRONS.conv_thr_per_atom`` (Ry/atom) turned into ``conv_thr`` (Ry)."""
+def pw_parameters(parameters: dict, natoms: int, num_electrons: float | None = None) -> dict:
+    """Return pw.x parameters with our per-structure keys turned into pw.x's.
+
+    ``ELECTRONS.conv_thr_per_atom`` (Ry/atom) becomes ``conv_thr`` (Ry). ``SYSTEM.nbnd_factor`` becomes ``nbnd``:
+    ``factor`` times the occupied bands, at least four more than those. pw.x's own default for metals (1.2 times,
+    +4) leaves too few empty bands for 16-atom Li cells with the 1s semicore states at the Gamma point (the last
+    band held 0.33 electrons), and aiida-quantumespresso's check then reruns the whole SCF with more bands.
+    """
     parameters = copy.deepcopy(parameters)
     electrons = parameters.setdefault('ELECTRONS', {})
     if 'conv_thr_per_atom' in electrons:
         electrons['conv_thr'] = electrons.pop('conv_thr_per_atom') * natoms
+    system = parameters.setdefault('SYSTEM', {})
+    factor = system.pop('nbnd_factor', None)
+    if factor is not None and 'nbnd' not in system and num_electrons is not None:
+        occupied = num_electrons / 2
+        system['nbnd'] = int(max(np.ceil(factor * occupied), np.ceil(occupied) + 4))
     return parameters
 
 
@@ -68,13 +79,15 @@ def build_pw_base_inputs(
     """
     kpoints = orm.KpointsData()
     kpoints.set_kpoints_mesh(kpoint_mesh(structure.get_ase(), kpoints_spacing))
+    pseudos = family.get_pseudos(structure=structure)
+    num_electrons = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
     return {
         'kpoints': kpoints,
         'pw': {
             'code': code,
             'structure': structure,
-            'pseudos': family.get_pseudos(structure=structure),
-            'parameters': orm.Dict(pw_parameters(parameters, len(structure.sites))),
+            'pseudos': pseudos,
+            'parameters': orm.Dict(pw_parameters(parameters, len(structure.sites), num_electrons)),
             'metadata': {'options': {**DEFAULT_OPTIONS, **(options or {})}},
         },
     }

@@ -51,8 +51,10 @@ def test_counts_per_class_and_condition_and_convergence():
         'failed': 0,
         'total': 10,
         'accurate_fraction': 0.9,
+        'median_max_devi_f': 0.01,
     }
     assert statistics['classes']['surface']['accurate_fraction'] == 0.5
+    assert statistics['classes']['surface']['median_max_devi_f'] == pytest.approx(0.055)
     assert set(statistics['conditions']) == {'T=300K P=0GPa', 'T=900K P=NVT'}
     assert statistics['overall']['accurate'] == 14 and len(chosen) == 6
     assert not statistics['converged'] and statistics['stop_reason'] is None  # the surface class lags

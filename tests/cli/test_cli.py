@@ -23,7 +23,10 @@ def test_setup_codes_is_idempotent(tmp_path):
     runner = orm.load_code('limlip-runner@localhost')
     assert runner.default_calc_job_plugin == 'limlip.run'
     assert orm.load_code('dp@localhost').default_calc_job_plugin == 'limlip.deepmd.train'
-    assert orm.load_computer('localhost').get_mpirun_command()[0] in ('/usr/bin/mpirun', 'mpirun')
+    mpirun = orm.load_computer('localhost').get_mpirun_command()
+    assert mpirun[0] in ('/usr/bin/mpirun', 'mpirun')
+    if mpirun[0] == '/usr/bin/mpirun':  # concurrent 1-process pw.x runs must not all be pinned to core 0
+        assert mpirun[1:3] == ['--bind-to', 'none']
 
 
 def test_potential_commands():

@@ -65,3 +65,19 @@ def test_kpoint_mesh_convention():
     assert kpoint_mesh(slab, 0.02)[2] == 1
     with pytest.raises(ValueError, match='positive'):
         kpoint_mesh(slab, 0.0)
+
+
+def test_pw_parameters_per_structure_keys():
+    """conv_thr per atom and nbnd from the occupied bands; pw.x itself never sees our keys."""
+    from aiida_limlip.workchains.dft import pw_parameters
+
+    given = {'SYSTEM': {'nbnd_factor': 1.4, 'ecutwfc': 30.0}, 'ELECTRONS': {'conv_thr_per_atom': 1e-8}}
+    # 16 Li atoms with the 1s semicore: 48 electrons, 24 occupied bands; 1.4 x 24 = 33.6 -> 34.
+    parameters = pw_parameters(given, 16, 48.0)
+    assert parameters['SYSTEM'] == {'ecutwfc': 30.0, 'nbnd': 34}
+    assert parameters['ELECTRONS']['conv_thr'] == pytest.approx(1.6e-7)
+    # The 2-atom cell: 3 occupied bands, at least 4 empty ones (pw.x's own minimum).
+    assert pw_parameters(given, 2, 6.0)['SYSTEM']['nbnd'] == 7
+    # An explicit nbnd wins; the input is not changed.
+    assert pw_parameters({'SYSTEM': {'nbnd_factor': 2.0, 'nbnd': 40}}, 16, 48.0)['SYSTEM'] == {'nbnd': 40}
+    assert given['SYSTEM']['nbnd_factor'] == 1.4
