@@ -4,8 +4,6 @@ The end-to-end test runs real programs: pw.x labels, deepmd-kit ensembles, LAMMP
 model deviation, and the benchmark; then it walks the provenance from Table 1 back to the pw.x runs.
 """
 
-import os
-
 import numpy as np
 import pytest
 from aiida import engine, orm
@@ -22,8 +20,8 @@ def codes(pw_code, dp_code, lmp_code, runner_code, li_family):
     return {'pw': pw_code, 'train': dp_code, 'dp': dp_code, 'lammps': lmp_code, 'runner': runner_code}
 
 
-def al_builder(codes, overrides=None, seeds=None):
-    return ActiveLearningWorkChain.get_builder_from_protocol(codes, seeds=seeds, protocol='fast', overrides=overrides)
+def al_builder(codes, overrides=None, seeds=None, protocol='fast'):
+    return ActiveLearningWorkChain.get_builder_from_protocol(codes, seeds=seeds, protocol=protocol, overrides=overrides)
 
 
 @pytest.mark.parametrize(
@@ -39,6 +37,20 @@ def al_builder(codes, overrides=None, seeds=None):
 def test_active_learning_refuses_bad_settings(codes, overrides, message):
     with pytest.raises(ValueError, match=message):
         al_builder(codes, overrides)
+
+
+@pytest.mark.parametrize('protocol', ['fast', 'demo', 'paper'])
+def test_every_active_learning_protocol_makes_a_valid_builder(codes, protocol):
+    builder = al_builder(codes, protocol=protocol)
+    check_builder(builder)
+    seeds = {structure.get_ase().get_global_number_of_atoms() for structure in builder.seeds.values()}
+    assert max(seeds) <= 128
+    selection = builder.selection.get_dict()
+    assert selection['trust_lo'] < selection['trust_hi']
+    if protocol == 'paper':  # DP-GEN's defaults for metals, and the paper's DFT settings
+        assert (selection['trust_lo'], selection['trust_hi']) == (0.05, 0.15)
+        assert builder.labelling.parameters['ELECTRONS']['conv_thr_per_atom'] == 1.0e-10
+        assert builder.labelling.parameters['SYSTEM']['ecutwfc'] == 100.0
 
 
 def test_active_learning_refuses_bad_seeds_and_ensembles_on_the_builder(codes):
@@ -113,10 +125,6 @@ def walk_to_pw(node: orm.Node) -> set:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get('LIMLIP_CAMPAIGN_TEST'),
-    reason='the smallest campaign takes ~13 min on 2 cores, beyond the CI budget; LIMLIP_CAMPAIGN_TEST=1 runs it',
-)
 def test_the_smallest_campaign_end_to_end(codes, tmp_path):
     """Active learning (2 iterations), production training and Table 1, all with real programs."""
     from aiida_limlip.query import (
@@ -139,13 +147,18 @@ def test_the_smallest_campaign_end_to_end(codes, tmp_path):
         overall = record['exploration']['overall']
         assert overall['accurate'] + overall['candidate'] + overall['failed'] == overall['total'] > 0
         assert sum(c['total'] for c in record['exploration']['classes'].values()) == overall['total']
-        assert record['candidates_chosen'] <= 4  # the protocol's cap
+        assert record['candidates_chosen'] <= 8  # the protocol's cap
     first, last = records[0], records[-1]
-    # Labels were added between the first and the last iteration, and the loop learnt from them: the ensemble agrees
-    # on more of what it explores, or its errors on the fixed test set fell.
+    # Labels were added between the first and the last iteration, and the loop learnt from them. Every iteration
+    # explores the same condition (50 K, 0 GPa) from the same seeds, so the two ensembles are judged on the same
+    # region: the last one agrees better there (measured: median deviation 0.33 -> 0.10 eV/Å), and it has more
+    # accurate frames or lower errors on the fixed test set (measured: forces 193 -> 156 meV/Å).
     assert last['training_frames'] > first['training_frames']
+    assert sum(r['labels_added'] for r in records) >= 4, records
+    first_overall, last_overall = first['exploration']['overall'], last['exploration']['overall']
+    assert last_overall['median_max_devi_f'] < 0.8 * first_overall['median_max_devi_f'], records
     assert (
-        last['exploration']['overall']['accurate_fraction'] > first['exploration']['overall']['accurate_fraction']
+        last_overall['accurate_fraction'] > first_overall['accurate_fraction']
         or last['test_errors']['forces'] < first['test_errors']['forces']
     ), records
     # The data set grew by exactly the labels added.
