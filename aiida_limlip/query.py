@@ -327,25 +327,37 @@ def campaign_progress(node: orm.WorkflowNode) -> dict:
         'table': None,
         'current': None,
     }
+    from .workchains.campaign import FIGURE_STAGES
+
     if node.process_label == 'ActiveLearningWorkChain':
-        stages, children = ['active_learning'], {'active_learning': node}
+        stages, children = ['active_learning'], {'active_learning': [node]}
     else:
         stages = node.inputs.stages.get_list() if 'stages' in node.inputs else []
         children = {}
         for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all():
             label = link.link_label
             stage = 'training' if label.startswith('train_') else label
-            children.setdefault(stage, link.node)
+            for figure_stage, props in FIGURE_STAGES.items():
+                if any(label.startswith(f'{prop}_') for prop in props):
+                    stage = figure_stage
+            children.setdefault(stage, []).append(link.node)
     if 'active_learning' in children:
-        al = children['active_learning']
+        al = children['active_learning'][0]
         if 'iterations' in al.outputs:
             progress['iterations'] = [al.outputs.iterations[k].get_dict() for k in sorted(al.outputs.iterations)]
     if 'training' in node.outputs:
         progress['training'] = {name: summary.get_dict() for name, summary in node.outputs.training.items()}
     if 'table_ensemble' in node.outputs:
         progress['table'] = node.outputs.table_ensemble['markdown']
-    done = [stage for stage in stages if stage in children and children[stage].is_terminated]
-    running = [stage for stage in stages if stage in children and not children[stage].is_terminated]
+    started = [stage for stage in stages if stage in children]
+
+    def finished(stage: str) -> bool:
+        # A stage of several rounds (thermal expansion, then elastic constants) is done once the campaign moved on.
+        later = started[started.index(stage) + 1 :]
+        return all(child.is_terminated for child in children[stage]) and (node.is_terminated or bool(later))
+
+    done = [stage for stage in started if finished(stage)]
+    running = [stage for stage in started if not finished(stage)]
     progress['stages_total'] = len(stages)
     progress['stages_done'] = len(done)
     progress['current'] = running[0] if running else None
@@ -353,7 +365,7 @@ def campaign_progress(node: orm.WorkflowNode) -> dict:
 
 
 def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
-    """Write Table 1 (Markdown and CSV), Fig. 1, learning curves and the active-learning statistics plot.
+    """Write Table 1 (Markdown and CSV), Figs. 1-3, learning curves, parity and the active-learning statistics plots.
 
     Everything comes from the nodes of ``node`` (a finished or running campaign); what does not exist yet is
     skipped. Returns the paths written.
@@ -423,6 +435,33 @@ def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
         path = directory / 'parity.png'
         plot_parity(pairs, path)
         written.append(path)
+    written += _write_figure_stages(node, directory)
+    return written
+
+
+def _write_figure_stages(node: orm.WorkflowNode, directory) -> list:
+    """Write Fig. 2 and Fig. 3 (PNG) from the campaign's finished finite-temperature and surface work chains."""
+    from .analysis.figure2 import plot_figure2
+    from .analysis.figure3 import plot_figure3
+    from .workchains.campaign import FIGURE_STAGES
+
+    written = []
+    children = [
+        link for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all() if link.node.is_finished_ok
+    ]
+    for stage, name, collect, plot in (
+        ('finite_temperature', 'figure2.png', finite_temperature_series, plot_figure2),
+        ('surface_kinetics', 'figure3.png', surface_kinetics_data, plot_figure3),
+    ):
+        nodes = [
+            link.node
+            for link in children
+            if any(link.link_label.startswith(f'{prop}_') for prop in FIGURE_STAGES[stage])
+        ]
+        if nodes:
+            path = directory / name
+            plot(collect(nodes), path)
+            written.append(path)
     return written
 
 

@@ -9,7 +9,13 @@ Stages, each a work chain a user can also run alone, each switchable off with ``
    against the DFT column; then each ensemble's mean and spread (``table_ensemble``), the uncertainty a user needs to
    see which predictions the data do not pin down.
 
-Fig. 2 (finite temperature) and Fig. 3 (surface kinetics) slot in after the benchmark as further stages.
+4. ``finite_temperature``: Fig. 2, per column ``ThermalExpansionWorkChain``, then ``FiniteTemperatureElasticWorkChain``
+   at the temperatures where the box stayed cubic.
+5. ``surface_kinetics``: Fig. 3, per column ``AdsorptionEnergySurfaceWorkChain`` and ``EhrlichSchwoebelWorkChain``,
+   then ``SurfaceDiffusionWorkChain`` from the adsorption minima.
+
+The last two run for the ``columns`` their settings name (trained models ``<Architecture>_mNN`` or baselines; by
+default every trained model and baseline), each at its own equilibrium lattice from the benchmark when that ran.
 """
 
 from __future__ import annotations
@@ -26,10 +32,16 @@ from ..data.potential import PotentialData, find_lammps_potentials_dir
 from ..protocols import ProtocolMixin
 from .active_learning import ActiveLearningWorkChain
 from .benchmark import BenchmarkWorkChain
-from .common import copy_builder_inputs, describe_failure, load_code
+from .common import check_builder, copy_builder_inputs, describe_failure, load_code
+from .properties import PROPERTIES as REGISTRY
 from .training import ARCHITECTURES, TrainingWorkChain
 
-STAGES = ('active_learning', 'training', 'benchmark')
+STAGES = ('active_learning', 'training', 'benchmark', 'finite_temperature', 'surface_kinetics')
+#: The property work chains of the figure stages, in the order they run (registry names).
+FIGURE_STAGES = {
+    'finite_temperature': ('thermal_expansion', 'elastic_t'),
+    'surface_kinetics': ('spes', 'ehrlich_schwoebel', 'surface_diffusion'),
+}
 #: Table 1 column name of each architecture.
 COLUMN_NAMES = {'nequip32': 'NequIP32', 'nequip64': 'NequIP64', 'deepmd': 'DeePMD'}
 #: The element the seed generators and pseudopotentials cover.
@@ -56,6 +68,46 @@ def validate_inputs(inputs: dict, _) -> str | None:
     for name in inputs.get('baselines') or {}:
         if name in COLUMN_NAMES.values():
             return f'baseline `{name}` has the name of a trained column; name it otherwise'
+    for stage in FIGURE_STAGES:
+        if stage not in stages:
+            continue
+        if stage not in inputs:
+            return f'the {stage} stage needs its `{stage}` settings (protocol, columns, overrides)'
+        message = figure_stage_error(stage, inputs[stage].get_dict(), inputs, 'training' in stages)
+        if message:
+            return message
+    return None
+
+
+def figure_stage_error(stage: str, settings: dict, inputs: dict, trains: bool) -> str | None:
+    """Return why the settings of a figure stage cannot run, or None: keys, protocol, overrides and columns."""
+    unknown = set(settings) - {'protocol', 'columns', 'overrides'}
+    if unknown:
+        return f'{stage}: unknown setting(s) {sorted(unknown)}; give protocol, columns and overrides'
+    overrides = settings.get('overrides') or {}
+    extra = set(overrides) - set(FIGURE_STAGES[stage])
+    if extra:
+        return f'{stage}: overrides for {sorted(extra)}; the stage runs {", ".join(FIGURE_STAGES[stage])}'
+    for prop in FIGURE_STAGES[stage]:
+        try:
+            REGISTRY[prop].process_class.get_protocol_inputs(settings.get('protocol'), overrides.get(prop))
+        except ValueError as exception:
+            return f'{stage}, {prop}: {exception}'
+    columns = settings.get('columns')
+    baselines = set(inputs.get('baselines') or {})
+    if columns is not None:
+        if not columns:
+            return f'{stage}: `columns` is empty; leave it out for every trained model'
+        named = {column for column in columns if column not in baselines}
+        if named and not trains:
+            return f'{stage}: columns {sorted(named)} are neither baselines nor trained here (no training stage)'
+        bad = [column for column in named if column.rsplit('_m', 1)[0] not in COLUMN_NAMES.values()]
+        if bad:
+            return f'{stage}: unknown column(s) {sorted(bad)}; trained columns are <Architecture>_mNN, or a baseline'
+    elif not trains and not baselines:
+        return f'{stage}: no column to run: neither a training stage nor baselines'
+    if 'runner_code' not in inputs:
+        return f'{stage} needs the `runner_code`'
     return None
 
 
@@ -114,12 +166,38 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 'help': 'Table 1: protocol, properties, DFT column (dft_code or dft_reference), runner code.',
             },
         )
+        spec.input(
+            'runner_code',
+            valid_type=orm.AbstractCode,
+            required=False,
+            help='limlip-runner: the ASE engine of the figure stages (and of every potential LAMMPS cannot run).',
+        )
+        spec.input(
+            'lammps_code',
+            valid_type=orm.AbstractCode,
+            required=False,
+            help='LAMMPS: the MD engine of the figure stages for SNAP, MEAM and DeePMD.',
+        )
+        for stage, props in FIGURE_STAGES.items():
+            spec.input(
+                stage,
+                valid_type=orm.Dict,
+                required=False,
+                help=f'Settings of the {stage} stage: `protocol` (paper, fast, demo), `columns` (default: every '
+                f'trained model and baseline) and `overrides` per work chain ({", ".join(props)}).',
+            )
         spec.inputs.validator = validate_inputs
         spec.outline(
             cls.setup,
             if_(cls.run_stage_active_learning)(cls.run_active_learning, cls.inspect_active_learning),
             if_(cls.run_stage_training)(cls.run_training, cls.inspect_training),
             if_(cls.run_stage_benchmark)(cls.run_benchmark, cls.inspect_benchmark),
+            if_(cls.run_stage_finite_temperature)(
+                cls.run_thermal_expansion, cls.run_elastic_t, cls.inspect_finite_temperature
+            ),
+            if_(cls.run_stage_surface_kinetics)(
+                cls.run_adsorption_and_steps, cls.run_surface_diffusion, cls.inspect_surface_kinetics
+            ),
             cls.finalize,
         )
         spec.expose_outputs(ActiveLearningWorkChain, namespace='active_learning', namespace_options={'required': False})
@@ -141,11 +219,28 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             help='Table 1 with each ensemble as mean ± sample standard deviation over its models (`spread`).',
         )
         spec.output('figure', valid_type=orm.SinglefileData, required=False, help='Fig. 1 as PNG.')
+        spec.output_namespace(
+            'finite_temperature',
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help='Fig. 2 per column: `<column>.thermal_expansion` (a(T), Å) and `<column>.elastic_t` (C_ij(T), GPa).',
+        )
+        spec.output_namespace(
+            'surface_kinetics',
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help='Fig. 3 per column: `<column>.spes` (adsorption energies, eV), `<column>.surface_diffusion` (NEB '
+            'barriers, eV) and `<column>.ehrlich_schwoebel` (step barriers, eV).',
+        )
         spec.output('summary', valid_type=orm.Dict, help='Stages run, their processes and wall times (s).')
         spec.default_output_node = 'summary'
         spec.exit_code(401, 'ERROR_ACTIVE_LEARNING_FAILED', message='Active learning failed: {message}')
         spec.exit_code(402, 'ERROR_TRAINING_FAILED', message='Production training failed: {message}')
         spec.exit_code(403, 'ERROR_BENCHMARK_FAILED', message='The benchmark failed: {message}')
+        spec.exit_code(404, 'ERROR_FIGURE_STAGE_FAILED', message='The {stage} stage failed for every column: {message}')
+        spec.exit_code(405, 'ERROR_FIGURE_STAGE_INCOMPLETE', message='Some figure work chains failed: {failed}.')
 
     @classmethod
     def get_builder_from_protocol(
@@ -218,8 +313,8 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                     compile_code=codes.get('nequip_compile'),
                 )
                 copy_builder_inputs(training, builder[architecture], exclude=('training_set', 'test_set'))
-        if 'benchmark' in stages:
-            settings = inputs['benchmark']
+        figures = [stage for stage in FIGURE_STAGES if stage in stages]
+        if 'benchmark' in stages or figures:
             if baselines is None:
                 directory = find_lammps_potentials_dir()
                 baselines = {
@@ -227,6 +322,8 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                     'MEAM': PotentialData.from_meam(directory / 'library.meam', None, [element]),
                 }
             builder.baselines = {name: potential.get_or_store() for name, potential in baselines.items()}
+        if 'benchmark' in stages:
+            settings = inputs['benchmark']
             builder.benchmark.runner_code = load_code(codes.get('runner'), 'limlip.run')
             builder.benchmark.protocol = orm.Str(settings['protocol'])
             builder.benchmark.properties = orm.List(settings['properties'])
@@ -237,6 +334,13 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 builder.benchmark.dft_properties = orm.List(settings.get('dft_properties', []))
             if settings.get('overrides'):
                 builder.benchmark.overrides = orm.Dict(settings['overrides'])
+        if figures:
+            builder.runner_code = load_code(codes.get('runner'), 'limlip.run')
+            if codes.get('lammps') is not None:
+                builder.lammps_code = load_code(codes['lammps'], 'limlip.lammps')
+            for stage in figures:
+                builder[stage] = orm.Dict(inputs[stage])
+        check_builder(builder)
         return builder
 
     def setup(self):
@@ -260,6 +364,14 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
     def run_stage_benchmark(self) -> bool:
         """Whether the stage runs."""
         return 'benchmark' in self.ctx.stages
+
+    def run_stage_finite_temperature(self) -> bool:
+        """Whether the stage runs."""
+        return 'finite_temperature' in self.ctx.stages
+
+    def run_stage_surface_kinetics(self) -> bool:
+        """Whether the stage runs."""
+        return 'surface_kinetics' in self.ctx.stages
 
     def run_active_learning(self):
         """Grow the data set."""
@@ -343,6 +455,138 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             self.report('Table 1 (ensembles: mean ± std):\n' + ensemble['markdown'])
         return None
 
+    # -- the figure stages -------------------------------------------------------------------------------------------
+
+    def _figure_columns(self, stage: str) -> dict[str, PotentialData]:
+        """Return the potentials of a figure stage by column: the settings' ``columns``, or every model and baseline."""
+        available = {**self.ctx.potentials, **dict(self.inputs.get('baselines', {}))}
+        columns = self.inputs[stage].get('columns')
+        if columns is None:
+            return available
+        return {column: available[column] for column in columns if column in available}
+
+    def _equilibrium(self, column: str) -> orm.StructureData:
+        """Return the conventional cubic cell at the column's equilibrium (the benchmark's), or at the input guess."""
+        benchmark = self.ctx.get('benchmark')
+        eos = None
+        if benchmark is not None:
+            eos = next(
+                (link.node for link in benchmark.base.links.get_outgoing(link_label_filter=f'eos_{column}').all()),
+                None,
+            )
+        source = eos.outputs.equilibrium_structure if eos is not None and eos.is_finished_ok else self.inputs.structure
+        key = f'cubic_{column}'
+        if key not in self.ctx.cubic_cells:
+            self.ctx.cubic_cells[key] = conventional_cubic_cell(source, metadata={'call_link_label': key})
+        return self.ctx.cubic_cells[key]
+
+    def _figure_builder(self, stage: str, prop: str, column: str, potential: PotentialData, **extra):
+        settings = self.inputs[stage].get_dict()
+        codes = {'ase': self.inputs.runner_code}
+        if 'lammps_code' in self.inputs:
+            codes['lammps'] = self.inputs.lammps_code
+        builder = REGISTRY[prop].process_class.get_builder_from_protocol(
+            codes,
+            self._equilibrium(column),
+            potential,
+            protocol=settings.get('protocol'),
+            overrides=(settings.get('overrides') or {}).get(prop),
+            **extra,
+        )
+        builder.metadata.call_link_label = f'{prop}_{column}'
+        return builder
+
+    def _submit_figure(self, stage: str, prop: str, column: str, potential: PotentialData, **extra) -> None:
+        try:
+            builder = self._figure_builder(stage, prop, column, potential, **extra)
+        except ValueError as exception:  # e.g. a model without stress for the elastic constants
+            self.ctx.figure_failures.append(f'{prop} of {column}: {exception}')
+            self.report(f'{prop} of {column} not run: {exception}')
+            return
+        node = self.submit(builder)
+        self.to_context(**{f'{stage}.{prop}__{column}': node})
+
+    def run_thermal_expansion(self):
+        """Fig. 2, first half: NPT MD of every column at the protocol's temperatures."""
+        self.ctx.cubic_cells = self.ctx.get('cubic_cells', {})
+        self.ctx.figure_failures = self.ctx.get('figure_failures', [])
+        self.ctx.figure_columns = self._figure_columns('finite_temperature')
+        for column, potential in self.ctx.figure_columns.items():
+            self._submit_figure('finite_temperature', 'thermal_expansion', column, potential)
+        self.report(f'stage finite_temperature: thermal expansion of {", ".join(self.ctx.figure_columns)}')
+
+    def run_elastic_t(self):
+        """Fig. 2, second half: strained NVT MD at the temperatures where the box stayed cubic."""
+        for column, potential in self.ctx.figure_columns.items():
+            node = self.ctx.get('finite_temperature', {}).get(f'thermal_expansion__{column}')
+            if node is None or not node.is_finished_ok:
+                continue
+            lattice = node.outputs.lattice_constants
+            cubic = lattice.get_array('temperatures')[lattice.get_array('cubic')].tolist()
+            if not cubic:
+                self.report(f'{column}: the box is cubic at no temperature; no elastic constants against T')
+                continue
+            self._submit_figure(
+                'finite_temperature',
+                'elastic_t',
+                column,
+                potential,
+                lattice_constants=lattice,
+                temperatures=orm.List([float(t) for t in cubic]),
+            )
+
+    def inspect_finite_temperature(self):
+        """Expose every column's results; the stage fails only if no column has any."""
+        return self._expose_figure('finite_temperature')
+
+    def run_adsorption_and_steps(self):
+        """Fig. 3: the adsorption energy surfaces and the Ehrlich-Schwoebel barriers of every column."""
+        self.ctx.cubic_cells = self.ctx.get('cubic_cells', {})
+        self.ctx.figure_failures = self.ctx.get('figure_failures', [])
+        self.ctx.figure_columns = self._figure_columns('surface_kinetics')
+        for column, potential in self.ctx.figure_columns.items():
+            for prop in ('spes', 'ehrlich_schwoebel'):
+                self._submit_figure('surface_kinetics', prop, column, potential)
+        self.report(f'stage surface_kinetics: adsorption and step barriers of {", ".join(self.ctx.figure_columns)}')
+
+    def run_surface_diffusion(self):
+        """Fig. 3: NEB between the adsorption minima of every column whose adsorption surface finished."""
+        for column, potential in self.ctx.figure_columns.items():
+            node = self.ctx.get('surface_kinetics', {}).get(f'spes__{column}')
+            if node is None or not node.is_finished_ok:
+                continue
+            self._submit_figure(
+                'surface_kinetics',
+                'surface_diffusion',
+                column,
+                potential,
+                adsorption=node.outputs.results,
+                minima=node.outputs.minima,
+            )
+
+    def inspect_surface_kinetics(self):
+        """Expose every column's results; the stage fails only if no column has any."""
+        return self._expose_figure('surface_kinetics')
+
+    def _expose_figure(self, stage: str):
+        nodes = self.ctx.get(stage, {})
+        failed = list(self.ctx.figure_failures)
+        self.ctx.figure_failures = []
+        exposed = 0
+        for key, node in sorted(nodes.items()):
+            prop, column = key.split('__', 1)
+            if node.is_finished_ok:
+                self.out(f'{stage}.{column}.{prop}', node.outputs[REGISTRY[prop].results])
+                exposed += 1
+            else:
+                failed.append(f'{prop} of {column}')
+                self.report(f'{prop} of {column} failed: {describe_failure(node)}')
+        if not exposed:
+            return self.exit_codes.ERROR_FIGURE_STAGE_FAILED.format(stage=stage, message='; '.join(failed) or '-')
+        self.report(f'stage {stage}: {exposed} result(s)' + (f'; failed: {", ".join(failed)}' if failed else ''))
+        self.ctx.incomplete = self.ctx.get('incomplete', []) + failed
+        return None
+
     def finalize(self):
         """Summarize the stages: their processes and wall times."""
         stages = {}
@@ -356,6 +600,9 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 for label, node in nodes.items()
             }
         self.out('summary', campaign_summary(orm.Dict({'stages': stages}), metadata={'call_link_label': 'summary'}))
+        if self.ctx.get('incomplete'):
+            return self.exit_codes.ERROR_FIGURE_STAGE_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))
+        return None
 
 
 def _wall_time(node: orm.ProcessNode) -> float:
@@ -370,6 +617,17 @@ def ensemble_table(table: orm.Dict, groups: orm.Dict) -> orm.Dict:
     result['markdown'] = tables.to_markdown(result)
     result['csv'] = tables.to_csv(result)
     return orm.Dict(result)
+
+
+@calcfunction
+def conventional_cubic_cell(structure: orm.StructureData) -> orm.StructureData:
+    """Return the conventional cubic cell of a bcc crystal given as any cell of it (the lattice from the volume)."""
+    atoms = structure.get_ase()
+    symbols = sorted(set(atoms.get_chemical_symbols()))
+    if len(symbols) != 1:
+        raise ValueError(f'an elemental crystal is expected, got {symbols}')
+    lattice = (2.0 * atoms.get_volume() / len(atoms)) ** (1.0 / 3.0)  # bcc: two atoms per a^3
+    return orm.StructureData(ase=bulk(symbols[0], 'bcc', a=lattice, cubic=True))
 
 
 @calcfunction

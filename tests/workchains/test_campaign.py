@@ -90,6 +90,77 @@ def test_campaign_refuses_bad_input(codes):
         check_builder(builder)
 
 
+@pytest.mark.parametrize(
+    ('settings', 'message'),
+    [
+        ({'colums': ['SNAP']}, r"unknown setting\(s\) \['colums'\]"),
+        ({'protocol': 'quick'}, "unknown protocol 'quick'"),
+        ({'overrides': {'spes': {'miller': [1, 0, 0]}}}, r'surface_kinetics, spes: unknown override key\(s\) miller'),
+        ({'overrides': {'thermal_expansion': {}}}, r"overrides for \['thermal_expansion'\]"),
+        ({'columns': ['NequIP99_m00']}, r"columns \['NequIP99_m00'\] are neither baselines nor trained"),
+        ({'columns': []}, '`columns` is empty'),
+    ],
+)
+def test_campaign_refuses_bad_figure_settings(codes, settings, message):
+    overrides = {'stages': ['surface_kinetics'], 'surface_kinetics': settings}
+    with pytest.raises(ValueError, match=message):
+        CampaignWorkChain.get_builder_from_protocol(codes, protocol='fast', overrides=overrides)
+
+
+def test_conventional_cubic_cell_of_the_figure_stages():
+    from aiida_limlip.workchains.campaign import conventional_cubic_cell
+
+    primitive = orm.StructureData(ase=bulk('Li', 'bcc', a=3.4374))
+    cubic = conventional_cubic_cell(primitive).get_ase()
+    assert len(cubic) == 2 and np.allclose(cubic.cell.lengths(), 3.4374) and np.allclose(cubic.cell.angles(), 90)
+    assert np.allclose(conventional_cubic_cell(orm.StructureData(ase=cubic)).get_ase().cell.lengths(), 3.4374)
+
+
+def test_campaign_paper_protocol_runs_every_stage(codes, nequip_train_code, nequip_compile_code):
+    from aiida_limlip.workchains.campaign import STAGES
+
+    codes = dict(codes, nequip=nequip_train_code, nequip_compile=nequip_compile_code)
+    builder = CampaignWorkChain.get_builder_from_protocol(codes, protocol='paper')
+    assert builder.stages.get_list() == list(STAGES)
+    assert builder.finite_temperature['protocol'] == builder.surface_kinetics['protocol'] == 'paper'
+    assert {'SNAP', 'MEAM'} == set(builder.baselines)
+
+
+@pytest.mark.slow
+def test_figure_stages_of_a_baseline(codes, tmp_path):
+    """Figs. 2 and 3 as campaign stages, here for the SNAP baseline alone on the smallest settings."""
+    from aiida_limlip.data.potential import PotentialData, find_lammps_potentials_dir
+    from aiida_limlip.query import campaign_progress, write_campaign_report
+
+    snap = PotentialData.from_snap_zuo2020(find_lammps_potentials_dir())
+    overrides = {
+        'stages': ['finite_temperature', 'surface_kinetics'],
+        'lattice_constant': 3.5062,  # SNAP's own: without a benchmark stage the figures start from this guess
+        'finite_temperature': {
+            'overrides': {
+                'thermal_expansion': {'temperatures': [50.0], 'supercell': [2, 2, 2], 'heating_rate': 1.0},
+                'elastic_t': {'strain_components': [0], 'evaluation': {'parameters': {'steps': 600}}},
+            }
+        },
+        'surface_kinetics': {'overrides': {'spes': {'miller_indices': [[1, 0, 0]]}}},
+    }
+    builder = CampaignWorkChain.get_builder_from_protocol(
+        codes, protocol='fast', overrides=overrides, baselines={'SNAP': snap}
+    )
+    results, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    fig2, fig3 = results['finite_temperature']['SNAP'], results['surface_kinetics']['SNAP']
+    assert set(fig2) == {'thermal_expansion', 'elastic_t'}
+    assert set(fig3) == {'spes', 'surface_diffusion', 'ehrlich_schwoebel'}
+    # SNAP at 50 K: within 0.5 % of its 0 K lattice constant (3.5062 Å; zero-point-free MD barely expands it).
+    a50 = fig2['thermal_expansion']['by_temperature']['T_50']['lattice_constant']['mean']
+    assert a50 == pytest.approx(3.5062, rel=5e-3)
+    progress = campaign_progress(node)
+    assert progress['stages_done'] == progress['stages_total'] == 2
+    written = {path.name for path in write_campaign_report(node, tmp_path)}
+    assert {'figure2.png', 'figure3.png'} <= written
+
+
 def check_deviation_of_training_and_hot_frames(potentials, dataset):
     from ase import units
     from ase.md.langevin import Langevin
