@@ -32,8 +32,13 @@ def cmd_campaign():
 @click.option('--element', default='Li', show_default=True, help='The element (Li).')
 @click.option('--follow/--no-follow', default=False, help='Follow the campaign until it ends, then print Table 1.')
 @click.option('--timeout', default=3600.0, show_default=True, help='Seconds to follow before giving up.')
+@click.option(
+    '--output',
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help='With --follow: write the report (Table 1, figures) here when the campaign ends.',
+)
 @decorators.with_dbenv()
-def cmd_submit(protocol, element, follow, timeout):
+def cmd_submit(protocol, element, follow, timeout, output):
     """Submit the campaign to the daemon (starting it if needed)."""
     from aiida.common import exceptions
     from aiida.engine import submit
@@ -65,7 +70,13 @@ def cmd_submit(protocol, element, follow, timeout):
         echo.echo_critical(f'the campaign did not finish ok: see `verdi process report {node.pk}`')
     click.echo(f'\ncampaign wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)')
     print_breakdown(node)
-    click.echo(f'write Table 1 and the figures with: aiida-limlip report {node.pk} --output campaign-{node.pk}')
+    if output is None:
+        click.echo(f'write Table 1 and the figures with: aiida-limlip report {node.pk} --output campaign-{node.pk}')
+        return
+    from ..query import write_campaign_report
+
+    written = write_campaign_report(node, output)
+    echo.echo_success(f'report of {node.process_label}<{node.pk}> in {output}: ' + ', '.join(p.name for p in written))
 
 
 @cmd_campaign.command('status')

@@ -283,6 +283,34 @@ def test_md(potential, runner_code, lmp_code, engine_name):
     assert np.abs(shift @ np.linalg.inv(last.cell) - np.round(shift @ np.linalg.inv(last.cell))).max() < 1e-8
 
 
+def test_md_with_the_model_deviation_of_an_ensemble(potential, tiny_potentials, runner_code):
+    """Exploration MD on the runner (ASE) engine, as active learning runs NequIP ensembles: the deviation of every
+    sampled frame is that of the models' own calculators, whatever kind drives the run."""
+    from aiida_limlip.workchains.evaluation import EvaluationWorkChain, build_evaluation_inputs
+
+    partner = tiny_potentials['NequIP64' if potential.uuid != tiny_potentials['NequIP64'].uuid else 'NequIP32']
+    parameters = {'ensemble': 'nvt_langevin', 'temperature': 200.0, 'steps': 20, 'thermo_interval': 10}
+    inputs = build_evaluation_inputs(
+        {'ase': runner_code}, 'md', potential, {**parameters, 'frame_interval': 10}, ensemble={'m1': partner}
+    )
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True).repeat(2))
+    inputs.update(structures={'bcc': structure}, task=orm.Str('md'))
+    outputs, node = engine.run_get_node(EvaluationWorkChain, inputs)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    trajectory, deviation = outputs['trajectory']['bcc'], outputs['model_deviation']['bcc']
+    assert list(deviation.get_array('step')) == list(trajectory.get_stepids()) == [0, 10, 20]
+    calculators = [calculator_of(potential), calculator_of(partner)]
+    for index in range(trajectory.numsteps):
+        atoms = trajectory.get_step_structure(index).get_ase()
+        forces = []
+        for calculator in calculators:
+            atoms.calc = calculator
+            forces.append(atoms.get_forces())
+        spread = np.linalg.norm(np.std(np.array(forces), axis=0), axis=1)
+        assert deviation.get_array('max_devi_f')[index] == pytest.approx(spread.max(), rel=1e-4, abs=1e-6)
+    assert deviation.get_array('max_devi_f').max() > 1e-3  # two different models do disagree
+
+
 def test_neb(potential, runner_code):
     """A vacancy hop in a 15-atom cell: the band converges and its images hold their own energies (one calculator
     is shared by every image of a machine-learning potential)."""
