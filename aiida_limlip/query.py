@@ -231,6 +231,29 @@ def dft_calculations_of(potential: PotentialData) -> dict[str, orm.CalcJobNode]:
     return get_labelling_calculations(training_data_of(potential))
 
 
+def upstream_calculations(node: orm.Node, process_label: str = 'PwCalculation') -> dict[int, orm.CalcJobNode]:
+    """Return the calculation jobs ``process_label`` among all ancestors of ``node`` (pk -> node).
+
+    E.g. every pw.x run a Table 1 number rests on. A breadth-first walk over incoming links that visits each node
+    once: QueryBuilder's ``with_descendants`` enumerates paths, and a campaign's graph (data sets merged iteration
+    after iteration) has so many that the query ran for minutes without an answer.
+    """
+    found, seen, frontier = {}, {node.pk}, [node]
+    while frontier:
+        following = []
+        for current in frontier:
+            for link in current.base.links.get_incoming().all():
+                parent = link.node
+                if parent.pk in seen:
+                    continue
+                seen.add(parent.pk)
+                following.append(parent)
+                if isinstance(parent, orm.CalcJobNode) and parent.process_label == process_label:
+                    found[parent.pk] = parent
+        frontier = following
+    return found
+
+
 def active_learning_iterations(node: orm.WorkflowNode) -> list[dict]:
     """Return each iteration of an ``ActiveLearningWorkChain`` (or a campaign): record, data set, ensemble, errors.
 
