@@ -27,6 +27,7 @@ from aiida.engine import WorkChain, calcfunction, if_
 from ase.build import bulk
 
 from ..analysis import tables
+from ..analysis.structures import conventional_cell
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData, find_lammps_potentials_dir
 from ..protocols import ProtocolMixin
@@ -351,6 +352,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             self.ctx.dataset = self.inputs.dataset
             self.ctx.test_set = self.inputs.test_set if 'test_set' in self.inputs else None
         self.ctx.potentials = {}
+        self.ctx.cubic_cells, self.ctx.figure_failures, self.ctx.incomplete = {}, [], []
         self.report(f'campaign stages: {", ".join(s for s in STAGES if s in self.ctx.stages)}')
 
     def run_stage_active_learning(self) -> bool:
@@ -508,8 +510,6 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
 
     def run_thermal_expansion(self):
         """Fig. 2, first half: NPT MD of every column at the protocol's temperatures."""
-        self.ctx.cubic_cells = self.ctx.get('cubic_cells', {})
-        self.ctx.figure_failures = self.ctx.get('figure_failures', [])
         self.ctx.figure_columns = self._figure_columns('finite_temperature')
         for column, potential in self.ctx.figure_columns.items():
             self._submit_figure('finite_temperature', 'thermal_expansion', column, potential)
@@ -541,8 +541,6 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
 
     def run_adsorption_and_steps(self):
         """Fig. 3: the adsorption energy surfaces and the Ehrlich-Schwoebel barriers of every column."""
-        self.ctx.cubic_cells = self.ctx.get('cubic_cells', {})
-        self.ctx.figure_failures = self.ctx.get('figure_failures', [])
         self.ctx.figure_columns = self._figure_columns('surface_kinetics')
         for column, potential in self.ctx.figure_columns.items():
             for prop in ('spes', 'ehrlich_schwoebel'):
@@ -584,7 +582,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         if not exposed:
             return self.exit_codes.ERROR_FIGURE_STAGE_FAILED.format(stage=stage, message='; '.join(failed) or '-')
         self.report(f'stage {stage}: {exposed} result(s)' + (f'; failed: {", ".join(failed)}' if failed else ''))
-        self.ctx.incomplete = self.ctx.get('incomplete', []) + failed
+        self.ctx.incomplete += failed
         return None
 
     def finalize(self):
@@ -600,7 +598,7 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
                 for label, node in nodes.items()
             }
         self.out('summary', campaign_summary(orm.Dict({'stages': stages}), metadata={'call_link_label': 'summary'}))
-        if self.ctx.get('incomplete'):
+        if self.ctx.incomplete:
             return self.exit_codes.ERROR_FIGURE_STAGE_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))
         return None
 
@@ -621,13 +619,8 @@ def ensemble_table(table: orm.Dict, groups: orm.Dict) -> orm.Dict:
 
 @calcfunction
 def conventional_cubic_cell(structure: orm.StructureData) -> orm.StructureData:
-    """Return the conventional cubic cell of a bcc crystal given as any cell of it (the lattice from the volume)."""
-    atoms = structure.get_ase()
-    symbols = sorted(set(atoms.get_chemical_symbols()))
-    if len(symbols) != 1:
-        raise ValueError(f'an elemental crystal is expected, got {symbols}')
-    lattice = (2.0 * atoms.get_volume() / len(atoms)) ** (1.0 / 3.0)  # bcc: two atoms per a^3
-    return orm.StructureData(ase=bulk(symbols[0], 'bcc', a=lattice, cubic=True))
+    """Return the conventional standard cell of ``structure`` (for bcc the 2-atom cube the MD supercells repeat)."""
+    return orm.StructureData(ase=conventional_cell(structure.get_ase()))
 
 
 @calcfunction

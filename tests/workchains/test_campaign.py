@@ -160,6 +160,11 @@ def test_figure_stages_of_a_baseline(codes, tmp_path):
     assert a50 == pytest.approx(3.5062, rel=0.01)
     c11 = fig2['elastic_t']['by_temperature']['T_50']['C11']['value']
     assert 5.0 < c11 < 40.0  # GPa; Li's C11 is ~14 (wiring, not a converged number: 600 steps)
+    # SNAP's (100) adatom sits in the hollow, and stepping down the (100) step is downhill (as the surface tests find).
+    assert fig3['spes']['facets']['f100']['minima'][0]['site'] == pytest.approx([0.5, 0.5], abs=0.01)
+    assert fig3['ehrlich_schwoebel']['terrace_barrier'] > 0
+    assert fig3['ehrlich_schwoebel']['direct']['reaction_energy'] < 0
+    assert fig3['surface_diffusion']['facets']['f100']['minimum_barrier'] > 0
     progress = campaign_progress(node)
     assert progress['stages_done'] == progress['stages_total'] == 2
     written = {path.name for path in write_campaign_report(node, tmp_path)}
