@@ -155,20 +155,21 @@ def md_parameters(
     return parameters
 
 
-def supercell_repeats(natoms: int, min_atoms: int, slab: bool) -> tuple[int, int, int]:
+def supercell_repeats(lengths: Sequence[float], natoms: int, min_atoms: int, slab: bool) -> tuple[int, int, int]:
     """Return how often to repeat a seed of ``natoms`` along its cell vectors to reach ``min_atoms`` for MD.
 
     Tiny cells make poor MD: the temperature of 2 atoms fluctuates by its own size and trips the blow-up guard, and
-    the frames barely differ. Bulk cells are repeated alike along all three vectors; slabs only in plane (z holds the
-    vacuum). ``min_atoms`` 0 keeps the seed as it is.
+    the frames barely differ. The shortest repeated vector (Å, from ``lengths``) grows by one cell at a time, so a
+    cell just under ``min_atoms`` is doubled once, not eight times (seen: a 15-atom vacancy cell became 120 atoms
+    and its candidate frames needed 120-atom SCFs). Slabs grow only in plane (z holds the vacuum). ``min_atoms`` 0
+    keeps the seed as it is.
     """
-    if natoms >= min_atoms:
-        return (1, 1, 1)
-    if slab:
-        repeat = math.ceil(math.sqrt(min_atoms / natoms))
-        return (repeat, repeat, 1)
-    repeat = math.ceil((min_atoms / natoms) ** (1 / 3))
-    return (repeat, repeat, repeat)
+    repeats = [1, 1, 1]
+    axes = (0, 1) if slab else (0, 1, 2)
+    while natoms * math.prod(repeats) < min_atoms:
+        axis = min(axes, key=lambda i: (lengths[i] * repeats[i], i))
+        repeats[axis] += 1
+    return tuple(repeats)
 
 
 def classify(max_devi_f: Sequence[float], trust_lo: float, trust_hi: float) -> list[str]:

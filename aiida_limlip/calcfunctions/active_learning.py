@@ -19,7 +19,7 @@ def exploration_cells(min_atoms: orm.Int, classes: orm.Dict, **seeds: orm.Struct
     for label, seed in seeds.items():
         config_class = classes[label]
         atoms = seed.get_ase()
-        repeats = supercell_repeats(len(atoms), min_atoms.value, config_class in SLAB_CLASSES)
+        repeats = supercell_repeats(atoms.cell.lengths(), len(atoms), min_atoms.value, config_class in SLAB_CLASSES)
         cell = orm.StructureData(ase=atoms.repeat(repeats))
         cell.base.attributes.set('config_class', config_class)
         cells[label] = cell

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 from aiida import orm
-from aiida.engine import WorkChain, while_
+from aiida.engine import ToContext, WorkChain, while_
 from aiida.plugins import WorkflowFactory
 
 from ..calcfunctions.labels import collect_pw_labels
@@ -86,10 +87,15 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
             required=False,
             help='Structure label to pw.x namelist overrides for that structure only.',
         )
-        spec.input('max_concurrent', valid_type=orm.Int, default=lambda: orm.Int(4), help='SCFs running at once.')
+        spec.input(
+            'max_concurrent',
+            valid_type=orm.Int,
+            default=lambda: orm.Int(4),
+            help='SCFs running at once: a new one starts as soon as one ends.',
+        )
         spec.input('options', valid_type=orm.Dict, required=False, help='Scheduler options of every pw.x job.')
         spec.inputs.validator = validate_inputs
-        spec.outline(cls.setup, while_(cls.has_pending)(cls.submit_batch, cls.inspect_batch), cls.collect)
+        spec.outline(cls.setup, while_(cls.has_work)(cls.submit_and_wait, cls.inspect_finished), cls.collect)
         spec.output(
             'frames',
             valid_type=FrameSetData,
@@ -149,45 +155,70 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
         return builder
 
     def setup(self):
-        """Queue every structure, the costliest first.
+        """Queue every structure, the costliest first (cell volume times atoms: plane waves times bands).
 
-        A batch waits for its slowest SCF, so structures of similar cost go together: sorted by the plane waves times
-        the bands (cell volume times atoms; a slab's vacuum costs plane waves). Seen before: a 17-atom slab with
-        an adatom held a batch for 100 s while the bulk cell beside it had finished in 10.
+        The costliest first so that the last SCFs to start are short and both ends of the pool finish together.
         """
         structures = self.inputs.structures
         self.ctx.pending = sorted(structures, key=lambda label: (-_scf_cost(structures[label]), label))
+        self.ctx.running = {}
         self.ctx.finished = {}
         self.ctx.failed = {}
         self.ctx.family = load_pseudo_family(self.inputs.pseudo_family.value)
         self.report(f'labelling {len(self.ctx.pending)} structures, {self.inputs.max_concurrent.value} at a time')
 
-    def has_pending(self) -> bool:
-        """Return whether structures remain to be submitted."""
-        return bool(self.ctx.pending)
+    def has_work(self) -> bool:
+        """Return whether structures remain to be submitted or are still running."""
+        return bool(self.ctx.pending or self.ctx.running)
 
-    def submit_batch(self):
-        """Submit the next batch of SCFs."""
+    def submit_and_wait(self):
+        """Fill the free slots of the pool, then wait for the SCF expected to end first.
+
+        aiida-core's work chains wait for every awaited process, so a batch would wait for its slowest SCF while the
+        other cores idle (seen: a 17-atom slab held a core for 80 s after the bulk cell beside it had ended). Only the
+        SCF predicted to end first is awaited; ``inspect_finished`` then collects every SCF that has ended.
+        """
         overrides = self.inputs.structure_parameters.get_dict() if 'structure_parameters' in self.inputs else {}
         options = self.inputs.options.get_dict() if 'options' in self.inputs else {}
-        batch = self.ctx.pending[: self.inputs.max_concurrent.value]
-        self.ctx.pending = self.ctx.pending[len(batch) :]
-        for label in batch:
+        submitted = []
+        while self.ctx.pending and len(self.ctx.running) < self.inputs.max_concurrent.value:
+            label = self.ctx.pending.pop(0)
             structure = self.inputs.structures[label]
             parameters = recursive_merge(self.inputs.parameters.get_dict(), overrides.get(label, {}))
             inputs = build_pw_base_inputs(
                 self.inputs.code, structure, self.ctx.family, parameters, self.inputs.kpoints_spacing.value, options
             )
             inputs['metadata'] = {'call_link_label': f'scf_{label}', 'label': label}
-            node = self.submit(PwBaseWorkChain, **inputs)
-            self.to_context(**{f'scf.{label}': node})
-        self.report(f'submitted {len(batch)} SCFs ({", ".join(batch)}); {len(self.ctx.pending)} waiting')
+            self.ctx.running[label] = self.submit(PwBaseWorkChain, **inputs).pk
+            submitted.append(label)
+        if submitted:
+            self.report(
+                f'submitted {", ".join(submitted)}; {len(self.ctx.running)} running, {len(self.ctx.pending)} waiting'
+            )
+        now = orm.load_node(self.ctx.running[next(iter(self.ctx.running))]).ctime
+        rate = self._seconds_per_cost()
+        expected = {
+            label: (node.ctime - now).total_seconds() + rate * _scf_cost(self.inputs.structures[label])
+            for label, node in ((label, orm.load_node(pk)) for label, pk in self.ctx.running.items())
+        }
+        first = min(expected, key=lambda label: (expected[label], label))
+        return ToContext(awaited=orm.load_node(self.ctx.running[first]))
 
-    def inspect_batch(self):
-        """Sort the finished SCFs into complete and failed."""
-        for label, node in self.ctx.scf.items():
-            if label in self.ctx.finished or label in self.ctx.failed:
+    def _seconds_per_cost(self) -> float:
+        """Return the median wall time per unit of :func:`_scf_cost` of the SCFs that ended well (1 before any)."""
+        rates = [
+            (node.mtime - node.ctime).total_seconds() / _scf_cost(self.inputs.structures[label])
+            for label, node in self.ctx.finished.items()
+        ]
+        return float(np.median(rates)) if rates else 1.0
+
+    def inspect_finished(self):
+        """Sort every SCF that has ended into complete and failed."""
+        for label, pk in list(self.ctx.running.items()):
+            node = orm.load_node(pk)
+            if not node.is_terminated:
                 continue
+            del self.ctx.running[label]
             outputs = node.outputs if node.is_finished_ok else None
             if (
                 outputs is None

@@ -74,10 +74,14 @@ def test_the_grid_is_visited_cold_to_hot_then_whole():
     assert md_parameters(settings, 900.0, 1.0, False, 2)['ensemble'] == 'npt'
     slab = md_parameters(settings, 900.0, 1.0, True, 2)
     assert slab['ensemble'] == 'nvt_langevin' and 'pressure' not in slab
-    # Tiny seeds are repeated for MD: 2 atoms -> 2x2x2 = 16; a 5-atom slab only in plane; big cells stay.
-    assert supercell_repeats(2, 16, slab=False) == (2, 2, 2)
-    assert supercell_repeats(5, 16, slab=True) == (2, 2, 1)
-    assert supercell_repeats(54, 16, slab=False) == (1, 1, 1)
+    # Tiny seeds are repeated for MD, the shortest vector first: 2 atoms -> 2x2x2 = 16; a 5-atom slab only in plane;
+    # a 15-atom vacancy cell once (30 atoms, not 2x2x2 = 120); a long cell along its short vectors; big cells stay.
+    cube = (3.44, 3.44, 3.44)
+    assert supercell_repeats(cube, 2, 16, slab=False) == (2, 2, 2)
+    assert supercell_repeats((3.4, 3.4, 20.0), 5, 16, slab=True) == (2, 2, 1)
+    assert supercell_repeats((6.9, 6.9, 6.9), 15, 16, slab=False) == (2, 1, 1)
+    assert supercell_repeats((3.0, 3.0, 12.0), 4, 16, slab=False) == (2, 2, 1)
+    assert supercell_repeats(cube, 54, 16, slab=False) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(

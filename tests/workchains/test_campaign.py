@@ -11,6 +11,7 @@ import pytest
 from aiida import engine, orm
 from ase.build import bulk
 
+from aiida_limlip.analysis.active_learning import SLAB_CLASSES, supercell_repeats
 from aiida_limlip.workchains.active_learning import ActiveLearningWorkChain
 from aiida_limlip.workchains.campaign import CampaignWorkChain
 from aiida_limlip.workchains.common import check_builder
@@ -47,6 +48,16 @@ def test_every_active_learning_protocol_makes_a_valid_builder(codes, protocol):
     check_builder(builder)
     seeds = {structure.get_ase().get_global_number_of_atoms() for structure in builder.seeds.values()}
     assert max(seeds) <= 128
+    # The MD cells (and so the candidate frames to label) keep every seed's size up to one repeat of the smallest:
+    # the demo's 15-atom vacancy cell once became 120 atoms under an 8-fold repeat.
+    exploration = builder.exploration.get_dict()
+    for structure in builder.seeds.values():
+        atoms = structure.get_ase()
+        slab = structure.base.attributes.get('config_class', '') in SLAB_CLASSES
+        repeats = supercell_repeats(atoms.cell.lengths(), len(atoms), exploration['min_atoms'], slab)
+        assert len(atoms) * np.prod(repeats) <= max(128, 2 * exploration['min_atoms']), (structure.label, repeats)
+        if len(atoms) >= 8:  # defect and slab cells of the protocol are explored as they are
+            assert repeats == (1, 1, 1), (structure.label, len(atoms))
     selection = builder.selection.get_dict()
     assert selection['trust_lo'] < selection['trust_hi']
     if protocol == 'paper':  # DP-GEN's defaults for metals, and the paper's DFT settings

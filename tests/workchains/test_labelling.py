@@ -112,3 +112,31 @@ def test_one_failed_scf_leaves_a_complete_set_of_the_others(pw_code, li_family):
     assert training_set.labels == ['energy', 'forces', 'stress']
     report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
     assert 'structure `expanded` left out' in report
+
+
+@pytest.mark.slow
+def test_a_free_slot_takes_the_next_structure_at_once(pw_code, li_family):
+    """Two SCFs at a time: while a 16-atom cell runs, the 1-atom cells pass one after another through the other slot.
+
+    With batches of two (the former behaviour) the second small cell would start only after the big cell ended.
+    """
+    big = bulk('Li', 'bcc', a=3.43, cubic=True).repeat(2)
+    big.rattle(0.05, seed=1)
+    structures = {'big': orm.StructureData(ase=big), **small_structures()}
+    overrides = {'max_concurrent': 2, 'kpoints_spacing': 0.25}  # the big cell at the Gamma point (~10 s alone)
+    builder = LabellingWorkChain.get_builder_from_protocol(pw_code, structures, protocol='fast', overrides=overrides)
+    _, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert node.outputs.frames.num_frames == 4
+    scf = {
+        link.link_label[len('scf_') :]: link.node
+        for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()
+    }
+    order = sorted(scf, key=lambda label: scf[label].ctime)
+    assert order[0] == 'big'  # the costliest first
+    # At most two at a time: every SCF started after all but one of those before it had ended.
+    for index, label in enumerate(order[2:], start=2):
+        ended = [other for other in order[:index] if scf[other].mtime <= scf[label].ctime]
+        assert len(ended) >= index - 1, (label, ended)
+    second_small = order[2]
+    assert scf[second_small].ctime < scf['big'].mtime, 'the free slot waited for the big cell'
