@@ -390,8 +390,9 @@ def campaign_progress(node: orm.WorkflowNode) -> dict:
 def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
     """Write Table 1 (Markdown and CSV), Figs. 1-3, learning curves, parity and the active-learning statistics plots.
 
-    Everything comes from the nodes of ``node`` (a finished or running campaign); what does not exist yet is
-    skipped. Returns the paths written.
+    The ensembles' spread over Figs. 2-3 goes to ``figure2_ensemble.md`` and ``figure3_ensemble.md``. Everything
+    comes from the nodes of ``node`` (a finished or running campaign); what does not exist yet is skipped. Returns
+    the paths written.
 
     Raises
     ------
@@ -414,6 +415,14 @@ def write_campaign_report(node: orm.WorkflowNode, directory) -> list:
                 path = directory / f'{stem}.{suffix}'
                 path.write_text(table[field])
                 written.append(path)
+    for stage, stem in (
+        ('finite_temperature_ensemble', 'figure2_ensemble'),
+        ('surface_kinetics_ensemble', 'figure3_ensemble'),
+    ):
+        if stage in node.outputs:
+            path = directory / f'{stem}.md'
+            path.write_text(node.outputs[stage]['markdown'] + '\n')
+            written.append(path)
     if 'figure' in node.outputs:
         path = directory / 'figure1.png'
         path.write_bytes(node.outputs.figure.get_content(mode='rb'))

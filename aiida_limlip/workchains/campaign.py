@@ -20,13 +20,14 @@ default every trained model and baseline), each at its own equilibrium lattice f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from aiida import orm
 from aiida.engine import WorkChain, calcfunction, if_
 from ase.build import bulk
 
-from ..analysis import tables
+from ..analysis import ensembles, tables
 from ..analysis.structures import conventional_cell
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData, find_lammps_potentials_dir
@@ -235,6 +236,14 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             help='Fig. 3 per column: `<column>.spes` (adsorption energies, eV), `<column>.surface_diffusion` (NEB '
             'barriers, eV) and `<column>.ehrlich_schwoebel` (step barriers, eV).',
         )
+        for stage, figure in (('finite_temperature', 'Fig. 2'), ('surface_kinetics', 'Fig. 3')):
+            spec.output(
+                f'{stage}_ensemble',
+                valid_type=orm.Dict,
+                required=False,
+                help=f'{figure} per ensemble: mean, sample std and number of models of every headline number '
+                '(a in Å, C_ij in GPa, energies and barriers in eV), and `markdown`.',
+            )
         spec.output('summary', valid_type=orm.Dict, help='Stages run, their processes and wall times (s).')
         spec.default_output_node = 'summary'
         spec.exit_code(401, 'ERROR_ACTIVE_LEARNING_FAILED', message='Active learning failed: {message}')
@@ -583,7 +592,27 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
             return self.exit_codes.ERROR_FIGURE_STAGE_FAILED.format(stage=stage, message='; '.join(failed) or '-')
         self.report(f'stage {stage}: {exposed} result(s)' + (f'; failed: {", ".join(failed)}' if failed else ''))
         self.ctx.incomplete += failed
+        self._expose_figure_ensembles(stage, nodes)
         return None
+
+    def _expose_figure_ensembles(self, stage: str, nodes: Mapping[str, orm.ProcessNode]) -> None:
+        """Add the mean and spread of the headline numbers of each ensemble (columns ``<name>_m<NN>``)."""
+        results, keys = {}, {}
+        for key, node in sorted(nodes.items()):
+            prop, column = key.split('__', 1)
+            if node.is_finished_ok and re.fullmatch(r'.+_m\d+', column):  # ensemble members, not the baselines
+                results[f'{prop}_{column}'] = node.outputs[REGISTRY[prop].results]
+                keys[f'{prop}_{column}'] = [prop, column]
+        groups: dict[str, list[str]] = {}
+        for column in sorted({column for _, column in keys.values()}):
+            groups.setdefault(column.rsplit('_m', 1)[0], []).append(column)
+        if not groups:
+            return
+        spread = figure_ensemble(
+            orm.Dict(groups), orm.Dict(keys), **results, metadata={'call_link_label': f'{stage}_ensemble'}
+        )
+        self.out(f'{stage}_ensemble', spread)
+        self.report(f'{stage} (ensembles: mean ± std (n)):\n' + spread['markdown'])
 
     def finalize(self):
         """Summarize the stages: their processes and wall times."""
@@ -615,6 +644,19 @@ def ensemble_table(table: orm.Dict, groups: orm.Dict) -> orm.Dict:
     result['markdown'] = tables.to_markdown(result)
     result['csv'] = tables.to_csv(result)
     return orm.Dict(result)
+
+
+@calcfunction
+def figure_ensemble(groups: orm.Dict, keys: orm.Dict, **results: orm.Dict) -> orm.Dict:
+    """Return each ensemble's mean and spread of the headline numbers of a figure stage.
+
+    ``keys`` maps each input label to ``[property, column]``; ``groups`` maps an ensemble to its columns.
+    """
+    headlines: dict[str, dict[str, dict[str, float]]] = {}
+    for label, (prop, column) in keys.get_dict().items():
+        headlines.setdefault(column, {})[prop] = ensembles.figure_headlines(prop, results[label].get_dict())
+    spread = ensembles.ensemble_spread(headlines, groups.get_dict())
+    return orm.Dict({'ensembles': spread, 'markdown': ensembles.spread_markdown(spread)})
 
 
 @calcfunction

@@ -48,3 +48,55 @@ def test_campaign_plots_are_written(tmp_path):
     predicted = frame.copy()
     predicted.calc = SinglePointCalculator(predicted, energy=-3.7, forces=np.full((2, 3), 0.12))
     assert plot_parity({'DeePMD': ([frame], [predicted])}, tmp_path / 'parity.png').stat().st_size > 0
+
+
+def test_ensemble_spread_of_the_figure_numbers():
+    from aiida_limlip.analysis.ensembles import ensemble_spread, figure_headlines, spread_markdown
+
+    def thermal(a):
+        return {'by_temperature': {'T_50': {'lattice_constant': {'mean': a, 'sem': 1e-4}}}}
+
+    def diffusion(barrier, converged=True):
+        return {
+            'facets': {
+                'f100': {'minimum_barrier': barrier, 'converged': True},
+                'f110': {'converged': converged, 'minimum_barrier': 9.9},
+            }
+        }
+
+    schwoebel = {'terrace_barrier': 0.05, 'direct': {'barrier': 0.21}, 'exchange': {'barrier': 0.12}, 'units': {}}
+    elastic = {
+        'by_temperature': {
+            'T_50': {
+                c: {'value': v, 'error': 0.1} for c, v in zip(('C11', 'C12', 'C44'), (14.0, 12.0, 10.0), strict=True)
+            }
+        }
+    }
+    assert figure_headlines('ehrlich_schwoebel', schwoebel) == {
+        'E_T': 0.05,
+        'E_ES(direct)': 0.21,
+        'E_ES(exchange)': 0.12,
+    }
+    assert figure_headlines('elastic_t', elastic) == {'C11(50 K)': 14.0, 'C12(50 K)': 12.0, 'C44(50 K)': 10.0}
+    assert figure_headlines('spes', {'facets': {'f100': {'minimum_adsorption_energy': -1.6}}}) == {'E_ads(100)': -1.6}
+    # An unconverged band has no barrier to report.
+    assert figure_headlines('surface_diffusion', diffusion(0.05, converged=False)) == {'E_D(100)': 0.05}
+    with pytest.raises(ValueError, match='no headline numbers'):
+        figure_headlines('phonons', {})
+
+    headlines = {
+        'DeePMD_m00': {
+            'thermal_expansion': figure_headlines('thermal_expansion', thermal(3.49)),
+            'ehrlich_schwoebel': figure_headlines('ehrlich_schwoebel', schwoebel),
+        },
+        'DeePMD_m01': {'thermal_expansion': figure_headlines('thermal_expansion', thermal(3.51))},
+    }
+    spread = ensemble_spread(headlines, {'DeePMD': ['DeePMD_m00', 'DeePMD_m01']})
+    a50 = spread['DeePMD']['thermal_expansion']['a(50 K)']
+    assert a50['mean'] == pytest.approx(3.50) and a50['n'] == 2 and a50['unit'] == 'Å'
+    assert a50['std'] == pytest.approx(np.std([3.49, 3.51], ddof=1))
+    # The second model's step barriers failed: one model, no spread, and the table says n=1.
+    assert spread['DeePMD']['ehrlich_schwoebel']['E_T'] == {'mean': 0.05, 'std': None, 'n': 1, 'unit': 'eV'}
+    markdown = spread_markdown(spread)
+    assert '| thermal_expansion | a(50 K) (Å) | 3.5 ± 0.014 (n=2) |' in markdown
+    assert '| ehrlich_schwoebel | E_T (eV) | 0.05 (n=1) |' in markdown

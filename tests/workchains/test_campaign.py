@@ -157,12 +157,13 @@ def test_figure_stages_of_a_baseline(codes, tmp_path):
         },
         'surface_kinetics': {'overrides': {'spes': {'miller_indices': [[1, 0, 0]]}}},
     }
+    # Named as the first member of an ensemble, so the stages also give its (one-model) ensemble spread.
     builder = CampaignWorkChain.get_builder_from_protocol(
-        codes, protocol='fast', overrides=overrides, baselines={'SNAP': snap}
+        codes, protocol='fast', overrides=overrides, baselines={'SNAP_m00': snap}
     )
     results, node = engine.run_get_node(builder)
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
-    fig2, fig3 = results['finite_temperature']['SNAP'], results['surface_kinetics']['SNAP']
+    fig2, fig3 = results['finite_temperature']['SNAP_m00'], results['surface_kinetics']['SNAP_m00']
     assert set(fig2) == {'thermal_expansion', 'elastic_t'}
     assert set(fig3) == {'spes', 'surface_diffusion', 'ehrlich_schwoebel'}
     # SNAP at 50 K in 16 atoms: within 1 % of its 0 K lattice constant 3.5062 Å, as the finite-temperature tests
@@ -178,8 +179,18 @@ def test_figure_stages_of_a_baseline(codes, tmp_path):
     assert fig3['surface_diffusion']['facets']['f100']['minimum_barrier'] > 0
     progress = campaign_progress(node)
     assert progress['stages_done'] == progress['stages_total'] == 2
+    spread = results['finite_temperature_ensemble']['ensembles']['SNAP']
+    assert spread['thermal_expansion']['a(50 K)'] == {'mean': a50, 'std': None, 'n': 1, 'unit': 'Å'}
+    assert spread['elastic_t']['C11(50 K)']['mean'] == c11
+    barriers = results['surface_kinetics_ensemble']['ensembles']['SNAP']
+    assert barriers['ehrlich_schwoebel']['E_T']['mean'] == fig3['ehrlich_schwoebel']['terrace_barrier']
+    assert (
+        barriers['surface_diffusion']['E_D(100)']['mean']
+        == fig3['surface_diffusion']['facets']['f100']['minimum_barrier']
+    )
     written = {path.name for path in write_campaign_report(node, tmp_path)}
-    assert {'figure2.png', 'figure3.png'} <= written
+    assert {'figure2.png', 'figure3.png', 'figure2_ensemble.md', 'figure3_ensemble.md'} <= written
+    assert 'a(50 K) (Å)' in (tmp_path / 'figure2_ensemble.md').read_text()
 
 
 def check_deviation_of_training_and_hot_frames(potentials, dataset):
