@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from aiida import orm
+from aiida.common import timezone
 from aiida.engine import ToContext, WorkChain, while_
 from aiida.plugins import WorkflowFactory
 
@@ -195,13 +196,13 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
             self.report(
                 f'submitted {", ".join(submitted)}; {len(self.ctx.running)} running, {len(self.ctx.pending)} waiting'
             )
-        now = orm.load_node(self.ctx.running[next(iter(self.ctx.running))]).ctime
         rate = self._seconds_per_cost()
-        expected = {
-            label: (node.ctime - now).total_seconds() + rate * _scf_cost(self.inputs.structures[label])
-            for label, node in ((label, orm.load_node(pk)) for label, pk in self.ctx.running.items())
+        now = timezone.now()
+        running = {
+            label: ((now - orm.load_node(pk).ctime).total_seconds(), rate * _scf_cost(self.inputs.structures[label]))
+            for label, pk in self.ctx.running.items()
         }
-        first = min(expected, key=lambda label: (expected[label], label))
+        first = expected_to_end_first(running)
         return ToContext(awaited=orm.load_node(self.ctx.running[first]))
 
     def _seconds_per_cost(self) -> float:
@@ -265,3 +266,23 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
 def _scf_cost(structure: orm.StructureData) -> float:
     """Return a proxy of the SCF cost of ``structure``: cell volume (Å^3, plane waves) times atoms (bands)."""
     return structure.get_cell_volume() * len(structure.sites)
+
+
+def expected_to_end_first(running: dict[str, tuple[float, float]]) -> str:
+    """Return the label of the running job expected to end first.
+
+    Parameters
+    ----------
+    running
+        Label -> (seconds since it started, seconds it is expected to take).
+
+    A job past its expected time is in trouble (slow convergence, a restart): it is expected to run as long again
+    rather than to end any moment, or the pool would wait on it while the other slots idle (seen: a slab frame's
+    SCF that failed to converge after 360 s held the pool while the cell beside it had ended long before).
+    """
+
+    def remaining(label: str) -> float:
+        elapsed, duration = running[label]
+        return duration - elapsed if duration > elapsed else elapsed
+
+    return min(running, key=lambda label: (remaining(label), label))

@@ -140,3 +140,12 @@ def test_a_free_slot_takes_the_next_structure_at_once(pw_code, li_family):
         assert len(ended) >= index - 1, (label, ended)
     second_small = order[2]
     assert scf[second_small].ctime < scf['big'].mtime, 'the free slot waited for the big cell'
+
+
+def test_the_pool_waits_for_the_job_expected_to_end_first():
+    from aiida_limlip.workchains.labelling import expected_to_end_first
+
+    assert expected_to_end_first({'slab': (5.0, 120.0), 'bulk': (0.0, 15.0)}) == 'bulk'
+    # Past its expected 40 s by far: the slab is in trouble, the fresh bulk cell will end first.
+    assert expected_to_end_first({'slab': (130.0, 40.0), 'bulk': (5.0, 15.0)}) == 'bulk'
+    assert expected_to_end_first({'a': (10.0, 20.0), 'b': (10.0, 20.0)}) == 'a'  # ties: reproducible
