@@ -22,7 +22,11 @@ def test_pw_lattice_constant_bulk_modulus_and_elastic_constants(pw_code, li_fami
     does not depend on convergence.
     """
     structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.43))
-    eos, node = engine.run_get_node(EquationOfStateWorkChain.get_builder_from_protocol(pw_code, structure))
+    # Five volumes over the protocol's ±4 % rather than seven: the fit's a0 and B move by far less than the tolerances.
+    overrides = {'volume_strains': [-0.04, -0.02, 0.0, 0.02, 0.04]}
+    eos, node = engine.run_get_node(
+        EquationOfStateWorkChain.get_builder_from_protocol(pw_code, structure, overrides=overrides)
+    )
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
     assert 'relax' not in node.inputs  # the runner's relaxation is for potentials only
     assert eos['lattice_constant'].value == pytest.approx(PAPER['a0'], rel=0.005)

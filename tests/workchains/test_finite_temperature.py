@@ -54,14 +54,14 @@ def test_low_temperature_limit(codes, snap_potential, tmp_path):
     a0 = eos['lattice_constant'].value
     static, _ = run_ok(ElasticConstantsWorkChain.get_builder_from_protocol(codes['ase'], structure, snap_potential))
 
-    overrides = {'temperatures': [2.0, 5.0], 'evaluation': {'parameters': {'steps': 3000}}}
+    overrides = {'temperatures': [2.0, 5.0], 'evaluation': {'parameters': {'steps': 2000}}}
     builder = ThermalExpansionWorkChain.get_builder_from_protocol(codes, structure, snap_potential, overrides=overrides)
     assert builder.evaluation.engine.value == 'lammps'
     thermal, thermal_node = run_ok(builder)
     results = thermal['results'].get_dict()
     fit = results['fit']
     # a(0 K) from the two temperatures: within 3 standard errors (+ 1e-4 Å for the curvature of a(T)); measured
-    # 3.50616(13) Å against 3.50619 Å.
+    # with 3,000 steps 3.50616(13) Å against 3.50619 Å (2,000 steps: errors larger by about 1.2).
     assert abs(fit['extrapolated_lattice_constant'] - a0) < 3 * fit['extrapolated_lattice_constant_error'] + 1e-4
     for label, entry in results['by_temperature'].items():
         assert entry['cubic'], label
