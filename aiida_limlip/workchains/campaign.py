@@ -453,11 +453,8 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         self.out('table', node.outputs.table)
         if 'figure' in node.outputs:
             self.out('figure', node.outputs.figure)
-        groups: dict[str, list[str]] = {}
-        present = set(node.outputs.table['columns'])
-        for column in self.ctx.potentials:
-            if column in present:  # a model whose equation of state failed is not in the table
-                groups.setdefault(column.rsplit('_m', 1)[0], []).append(column)
+        present = set(node.outputs.table['columns'])  # a model whose equation of state failed is not in the table
+        groups = ensemble_groups(column for column in self.ctx.potentials if column in present)
         if groups:
             ensemble = ensemble_table(
                 node.outputs.table, orm.Dict(groups), metadata={'call_link_label': 'table_ensemble'}
@@ -600,12 +597,10 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         results, keys = {}, {}
         for key, node in sorted(nodes.items()):
             prop, column = key.split('__', 1)
-            if node.is_finished_ok and re.fullmatch(r'.+_m\d+', column):  # ensemble members, not the baselines
+            if node.is_finished_ok and re.fullmatch(ENSEMBLE_MEMBER, column):  # not the baselines
                 results[f'{prop}_{column}'] = node.outputs[REGISTRY[prop].results]
                 keys[f'{prop}_{column}'] = [prop, column]
-        groups: dict[str, list[str]] = {}
-        for column in sorted({column for _, column in keys.values()}):
-            groups.setdefault(column.rsplit('_m', 1)[0], []).append(column)
+        groups = ensemble_groups({column for _, column in keys.values()})
         if not groups:
             return
         spread = figure_ensemble(
@@ -630,6 +625,20 @@ class CampaignWorkChain(ProtocolMixin, WorkChain):
         if self.ctx.incomplete:
             return self.exit_codes.ERROR_FIGURE_STAGE_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))
         return None
+
+
+#: A model of an ensemble as a column: ``<Architecture>_m<NN>``.
+ENSEMBLE_MEMBER = r'(.+)_m\d+'
+
+
+def ensemble_groups(columns) -> dict[str, list[str]]:
+    """Return each ensemble's member columns (``<name>_m<NN>`` -> ``<name>``), sorted; other columns are left out."""
+    groups: dict[str, list[str]] = {}
+    for column in sorted(columns):
+        match = re.fullmatch(ENSEMBLE_MEMBER, column)
+        if match:
+            groups.setdefault(match.group(1), []).append(column)
+    return groups
 
 
 def _wall_time(node: orm.ProcessNode) -> float:

@@ -100,3 +100,10 @@ def test_ensemble_spread_of_the_figure_numbers():
     markdown = spread_markdown(spread)
     assert '| thermal_expansion | a(50 K) (Å) | 3.5 ± 0.014 (n=2) |' in markdown
     assert '| ehrlich_schwoebel | E_T (eV) | 0.05 (n=1) |' in markdown
+
+
+def test_ensemble_groups_of_the_campaign_columns():
+    from aiida_limlip.workchains.campaign import ensemble_groups
+
+    columns = ['NequIP32_m01', 'SNAP', 'DeePMD_m00', 'NequIP32_m00', 'DFT', 'MEAM_x']
+    assert ensemble_groups(columns) == {'DeePMD': ['DeePMD_m00'], 'NequIP32': ['NequIP32_m00', 'NequIP32_m01']}
