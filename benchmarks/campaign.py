@@ -29,13 +29,11 @@ def main() -> None:
 
     if arguments.pk is None:
         from aiida.engine import submit
-        from aiida.engine.daemon.client import get_daemon_client
 
+        from aiida_limlip.cli.demo import ensure_daemon
         from aiida_limlip.workchains.campaign import CampaignWorkChain
 
-        client = get_daemon_client()
-        if not client.is_daemon_running:
-            client.start_daemon()
+        ensure_daemon()
         builder = CampaignWorkChain.get_builder_from_protocol(CODES, protocol=arguments.protocol)
         start = time.monotonic()
         node = submit(builder)

@@ -42,19 +42,16 @@ def cmd_submit(protocol, element, follow, timeout, output):
     """Submit the campaign to the daemon (starting it if needed)."""
     from aiida.common import exceptions
     from aiida.engine import submit
-    from aiida.engine.daemon.client import get_daemon_client
 
     from ..workchains.campaign import CampaignWorkChain
+    from .demo import ensure_daemon
     from .demo import follow as follow_node
 
     try:
         builder = CampaignWorkChain.get_builder_from_protocol(CODES, protocol=protocol, element=element)
     except (ValueError, FileNotFoundError, exceptions.NotExistent) as exception:
         echo.echo_critical(str(exception))
-    client = get_daemon_client()
-    if not client.is_daemon_running:
-        echo.echo_report('starting the daemon')
-        client.start_daemon()
+    ensure_daemon()
     builder.metadata.label = f'campaign {element} ({protocol})'
     start = time.monotonic()
     node = submit(builder)

@@ -12,6 +12,22 @@ from . import cmd_root
 from .setup import RUNNER_LABEL
 
 
+def ensure_daemon() -> None:
+    """Start the profile's daemon if it is not running, with the profile's ``daemon.default_workers`` workers.
+
+    ``DaemonClient.start_daemon`` starts one worker unless told otherwise; ``verdi daemon start`` reads the option.
+    """
+    from aiida.engine.daemon.client import get_daemon_client
+    from aiida.manage import get_config, get_manager
+
+    client = get_daemon_client()
+    if client.is_daemon_running:
+        return
+    workers = get_config().get_option('daemon.default_workers', get_manager().get_profile().name)
+    echo.echo_report(f'starting the daemon with {workers} worker(s)')
+    client.start_daemon(number_workers=workers)
+
+
 def follow(node, timeout: float, interval: float = 2.0) -> None:
     """Print the report messages of ``node`` and its descendants as they appear, until it terminates.
 
@@ -72,7 +88,6 @@ def cmd_demo(protocol, code_label, timeout):
     """Lattice constant and bulk modulus of bcc Li with the SNAP potential, through the daemon."""
     from aiida import orm
     from aiida.engine import submit
-    from aiida.engine.daemon.client import get_daemon_client
     from ase.build import bulk
 
     from ..data.potential import PotentialData
@@ -88,10 +103,7 @@ def cmd_demo(protocol, code_label, timeout):
     except (ValueError, FileNotFoundError) as exception:
         echo.echo_critical(str(exception))
 
-    client = get_daemon_client()
-    if not client.is_daemon_running:
-        echo.echo_report('starting the daemon')
-        client.start_daemon()
+    ensure_daemon()
 
     builder.metadata.label = 'demo: bcc Li, SNAP (Zuo 2020)'
     start = time.monotonic()

@@ -45,8 +45,12 @@ def test_table1_for_snap_and_meam_through_the_daemon(
     assert snap['C44'] == elastic.outputs.C44.value
     assert snap['vacancy_formation_energy'] == called(node, 'vacancy_SNAP').outputs.vacancy_formation_energy.value
     assert snap['surface_energy_110'] == called(node, 'surfaces_SNAP').outputs.results['surface_energies']['110']
-    # The elastic work chain started from the EOS minimum of the same potential.
+    # The elastic work chain started from the EOS minimum of the same potential, once that EOS had ended.
     assert elastic.inputs.structure.uuid == eos.outputs.equilibrium_structure.uuid
+    for column in ('SNAP', 'MEAM'):
+        end = called(node, f'eos_{column}').mtime
+        for prop in ('elastic', 'vacancy', 'surfaces', 'phonons', 'errors'):
+            assert called(node, f'{prop}_{column}').ctime >= end, (prop, column)
 
     # Independent relation: B from the E-V fit (energies) and (C11 + 2 C12)/3 (stresses) of the same potential.
     assert snap['bulk_modulus'] == pytest.approx((snap['C11'] + 2 * snap['C12']) / 3, rel=0.02)

@@ -219,6 +219,11 @@ def check_deviation_of_training_and_hot_frames(potentials, dataset):
     assert on_learnt < on_hot, (on_learnt, on_hot)
 
 
+def benchmark_child(benchmark: orm.WorkflowNode, label: str) -> orm.ProcessNode:
+    """The process the benchmark called with link label ``label``."""
+    return benchmark.base.links.get_outgoing(link_label_filter=label).one().node
+
+
 def walk_to_pw(node: orm.Node) -> set:
     """Return the pks of the PwCalculation nodes among the ancestors of ``node`` (every link, not links by name)."""
     from aiida_limlip.query import upstream_calculations
@@ -321,6 +326,9 @@ def test_the_smallest_campaign_end_to_end(codes, tmp_path):
         assert column in models or f'eos of {column}' in (benchmark.exit_message or ''), column
     for column in ('DFT', 'SNAP', *models):
         assert table['values'][column]['lattice_constant'] is not None
+    # Each column went on when its own EOS ended: SNAP's properties did not wait for the pw.x column's SCFs.
+    dft_eos_end = benchmark_child(benchmark, 'eos_DFT').mtime
+    assert benchmark_child(benchmark, 'elastic_SNAP').ctime < dft_eos_end
     assert 3.3 < table['values']['DFT']['lattice_constant'] < 3.6
     assert table['values']['SNAP']['lattice_constant'] == pytest.approx(3.5062, abs=2e-3)  # SNAP's own minimum
     ensemble = results['table_ensemble'].get_dict()
