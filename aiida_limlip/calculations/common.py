@@ -19,6 +19,7 @@ from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
 from ..runner.base import Task, TaskInputError
 from ..runner.tasks import get_task
+from ..structures.checks import structure_problem
 
 #: The labels of frames given as a FrameSetData, in frame order.
 FRAME_LABEL = 'frame_{:06d}'
@@ -41,6 +42,15 @@ def species_error(symbols: Iterable[str], potential: PotentialData, what: str = 
             f'{potential.species}) does not cover'
         )
     return None
+
+
+def structure_error(structure: orm.StructureData, what: str = 'the structure') -> str | None:
+    """Return an error message if ``structure`` cannot be computed with (overlapping atoms, no cell volume), else None.
+
+    The one geometry check of the validators; the rule is in :func:`~aiida_limlip.structures.checks.structure_problem`.
+    """
+    problem = structure_problem(structure.get_ase())
+    return f'{what}: {problem}' if problem else None
 
 
 def ensemble_error(potential: PotentialData, ensemble: Mapping[str, PotentialData]) -> str | None:

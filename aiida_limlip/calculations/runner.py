@@ -19,6 +19,7 @@ from .common import (
     ensemble_error,
     frame_labels,
     species_error,
+    structure_error,
     validate_task_inputs,
 )
 
@@ -41,6 +42,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
         return 'at least one structure is required in the `structures` namespace'
     for label, structure in structures.items():
         message = species_error(structure.get_symbols_set(), inputs['potential'], f'structure `{label}`')
+        message = message or structure_error(structure, f'structure `{label}`')
         if message:
             return message
     return ensemble_error(inputs['potential'], inputs.get('ensemble') or {}) or validate_task_inputs(inputs, structures)

@@ -16,6 +16,30 @@ from ..runner.calculators import KINDS, LAMMPS_KINDS, lammps_commands, make_calc
 
 #: What a potential predicts unless told otherwise.
 DEFAULT_PROPERTIES = ('energy', 'forces', 'stress')
+#: Kinds whose files are text (LAMMPS parameter files) and kinds whose model file is a PyTorch archive (a zip).
+TEXT_KINDS = ('snap', 'meam')
+TORCH_SUFFIXES = ('.pth', '.pt', '.pt2', '.ckpt')
+
+
+def file_kind_error(kind: str, files: dict[str, bytes]) -> str | None:
+    """Return an error message if a file is not what a potential of ``kind`` needs (by its first bytes), else None.
+
+    SNAP and MEAM files are text; a NequIP model and a DeePMD model of the PyTorch backend are zip archives; a DeePMD
+    model of the TensorFlow backend (``.pb``) is not checked further.
+    """
+    for name, content in sorted(files.items()):
+        if not content:
+            return f'file `{name}` of the {kind} potential is empty'
+        if kind in TEXT_KINDS and b'\0' in content[:4096]:
+            return f'file `{name}` is binary, but a {kind} potential is made of LAMMPS text files: the right file?'
+        if kind in ('nequip', 'deepmd') and not name.endswith('.pb'):
+            if not name.endswith(TORCH_SUFFIXES) or not content.startswith(b'PK\x03\x04'):
+                return (
+                    f'file `{name}` is not a PyTorch model (a zip archive: .pth, .pt, .pt2 or .ckpt), which a {kind} '
+                    'potential needs' + (' (or a TensorFlow .pb for deepmd)' if kind == 'deepmd' else '')
+                )
+    return None
+
 
 __all__ = ('PotentialData', 'find_lammps_potentials_dir')
 
@@ -112,6 +136,9 @@ class PotentialData(orm.Data):
             raise ValueError(f'a potential of kind {kind!r} needs a pair_style')
         if kind in ('deepmd', 'nequip') and len(files) != 1:
             raise ValueError(f'a potential of kind {kind!r} needs exactly one model file')
+        message = file_kind_error(kind, files)
+        if message:
+            raise ValueError(message)
         properties = sorted(set(properties))
         if 'energy' not in properties or set(properties) - set(DEFAULT_PROPERTIES):
             raise ValueError(f'properties must include energy and be among {DEFAULT_PROPERTIES}, got {properties}')

@@ -92,7 +92,8 @@ def select_engine(
     for engine in candidates:
         message = engine_error(engine, task, output, potential_kind, lammps_pair_style, ensemble_kinds)
         if message is None and engine not in available:
-            message = f'no code was given for the {engine} engine ({PLUGINS.get(engine)})'
+            given = ', '.join(sorted(available)) or 'none'
+            message = f'no code was given for the {engine} engine (a `{PLUGINS.get(engine)}` code); given for: {given}'
         if message is None:
             return engine
         if forced or engine != 'lammps' or 'lammps' in available:

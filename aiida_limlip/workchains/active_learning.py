@@ -24,11 +24,12 @@ from ..analysis.active_learning import (
 from ..calcfunctions.active_learning import exploration_cells, select_candidates, summarize_iteration, summarize_loop
 from ..calcfunctions.frame_set import merge_frame_sets, split_frame_set_by_class
 from ..calcfunctions.seeds import generate_seed_structures
+from ..calculations.common import structure_error
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..runner.base import is_orthorhombic
-from ..structures.seeds import SeedSettings
-from .common import copy_builder_inputs, describe_failure, load_code
+from ..structures.seeds import SeedSettings, generate_seeds
+from .common import FreshCodeMixin, check_builder, copy_builder_inputs, describe_failure, load_code
 from .dft import load_pseudo_family
 from .evaluation import EvaluationWorkChain, build_evaluation_inputs
 from .labelling import LabellingWorkChain
@@ -50,6 +51,10 @@ def validate_inputs(inputs: dict, _) -> str | None:
     seeds = inputs.get('seeds') or {}
     if not seeds:
         return 'no seed structures: the `seeds` namespace is empty'
+    for label, structure in seeds.items():
+        message = structure_error(structure, f'seed `{label}`')
+        if message:
+            return message
     species = {symbol for structure in seeds.values() for symbol in structure.get_symbols_set()}
     if 'initial_data' in inputs:
         data_species = set(inputs['initial_data'].base.attributes.get('species'))
@@ -81,7 +86,7 @@ def validate_inputs(inputs: dict, _) -> str | None:
     return None
 
 
-class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
+class ActiveLearningWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Grow a DFT data set where an ensemble of models disagrees, iteration by iteration (DP-GEN's loop).
 
     The seeds' labels are split once, class by class, into a pool for training and a fixed test set (classes of one
@@ -226,17 +231,21 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         missing = {'pw', 'train', 'runner'} - set(codes)
         if missing:
             raise ValueError(f'missing code(s) {sorted(missing)}: give pw, train, runner (and lammps for DeePMD)')
-        if seeds is None:
-            SeedSettings.from_dict(inputs['seeds'])  # bad settings fail here, before anything is stored
-            seeds = generate_seed_structures(orm.Dict(inputs['seeds']), orm.Int(inputs.get('seed', 0)))
         ExplorationSettings.from_dict(inputs['exploration'])
         SelectionSettings.from_dict(inputs['selection'])
         if inputs['num_models'] < 2:
             raise ValueError(
                 f'exploration needs an ensemble of at least 2 models, got num_models={inputs["num_models"]}'
             )
+        generated = seeds is None
+        if generated:
+            # Every check below runs on unstored copies; the calcfunction (with provenance) runs only once they pass.
+            settings = SeedSettings.from_dict(inputs['seeds'])
+            seeds = {
+                label: orm.StructureData(ase=atoms)
+                for label, _, atoms in generate_seeds(settings, inputs.get('seed', 0))
+            }
         builder = cls.get_builder()
-        builder.seeds = dict(seeds)
         labelling = LabellingWorkChain.get_builder_from_protocol(
             codes['pw'], dict(seeds), inputs['labelling_protocol'], inputs.get('labelling_overrides')
         )
@@ -259,6 +268,10 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         builder.selection = orm.Dict(inputs['selection'])
         builder.max_iterations = orm.Int(inputs['max_iterations'])
         builder.test_fraction = orm.Float(inputs['test_fraction'])
+        if generated:
+            seeds = generate_seed_structures(orm.Dict(inputs['seeds']), orm.Int(inputs.get('seed', 0)))
+        builder.seeds = dict(seeds)
+        check_builder(builder)
         return builder
 
     @classmethod

@@ -21,7 +21,13 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, calcfunction
 
 from ..calcfunctions.frame_set import merge_frame_sets
-from ..calculations.common import checked_task, define_evaluation_outputs, ensemble_error, species_error
+from ..calculations.common import (
+    checked_task,
+    define_evaluation_outputs,
+    ensemble_error,
+    species_error,
+    structure_error,
+)
 from ..calculations.lammps import LammpsCalculation
 from ..calculations.runner import RunnerCalculation
 from ..data.frame_set import FrameSetData
@@ -29,7 +35,7 @@ from ..data.potential import PotentialData
 from ..engines import engine_error, select_engine
 from ..runner.base import TaskInputError
 from ..runner.tasks import get_task
-from .common import DEFAULT_OPTIONS, codes_by_engine, describe_failure
+from .common import DEFAULT_OPTIONS, FreshCodeMixin, codes_by_engine, describe_failure
 from .dft import load_pseudo_family
 from .labelling import LabellingWorkChain
 
@@ -84,10 +90,12 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
             message = species_error(inputs['frames'].base.attributes.get('species'), potential, 'the frames')
             if message:
                 return message
-        for label, structure in (inputs.get('structures') or {}).items():
-            message = species_error(structure.get_symbols_set(), potential, f'structure `{label}`')
-            if message:
-                return message
+    for label, structure in (inputs.get('structures') or {}).items():
+        what = f'structure `{label}`'
+        message = potential is not None and species_error(structure.get_symbols_set(), potential, what)
+        message = message or structure_error(structure, what)
+        if message:
+            return message
     if 'structures' in ctx and 'frames' in ctx and bool(inputs.get('structures')) == ('frames' in inputs):
         return 'give either `structures` or `frames`'
     return None
@@ -195,7 +203,7 @@ def merge_results(**results: orm.Dict) -> orm.Dict:
     return orm.Dict(merged)
 
 
-class EvaluationWorkChain(WorkChain):
+class EvaluationWorkChain(FreshCodeMixin, WorkChain):
     """Run one runner task over a batch of structures (or frames) with the engine given in ``engine``."""
 
     @classmethod

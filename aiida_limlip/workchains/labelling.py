@@ -9,10 +9,11 @@ from aiida.engine import ToContext, WorkChain, while_
 from aiida.plugins import WorkflowFactory
 
 from ..calcfunctions.labels import collect_pw_labels
+from ..calculations.common import structure_error
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..utils import recursive_merge
-from .common import describe_failure, load_code
+from .common import FreshCodeMixin, check_builder, describe_failure, load_code
 from .dft import build_pw_base_inputs, load_pseudo_family
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
@@ -29,9 +30,12 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
     structures = inputs.get('structures', {})
     if not structures and 'structures' in ctx:
         return 'no structures to label: the `structures` namespace is empty'
-    for label in structures:
+    for label, structure in structures.items():
         if not label.isidentifier():
             return f'structure label `{label}` must be a valid Python identifier (letters, digits, underscores)'
+        message = structure_error(structure, f'structure `{label}`')
+        if message:
+            return message
     if inputs['kpoints_spacing'].value <= 0:
         return f'kpoints_spacing must be positive, got {inputs["kpoints_spacing"].value}'
     try:
@@ -50,7 +54,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
     return None
 
 
-class LabellingWorkChain(ProtocolMixin, WorkChain):
+class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Run one pw.x SCF (``PwBaseWorkChain``) per structure and gather the complete labels into one frame set.
 
     A structure whose SCF still fails after the base work chain's restarts is reported and left out; the work chain
@@ -153,6 +157,7 @@ class LabellingWorkChain(ProtocolMixin, WorkChain):
             builder.structure_parameters = orm.Dict(inputs['structure_parameters'])
         if config_classes:
             builder.config_classes = orm.Dict(config_classes)
+        check_builder(builder)
         return builder
 
     def setup(self):

@@ -192,7 +192,7 @@ def test_engine_errors(runner_code, snap_potential, pw_code, li_family):
     structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A_SNAP))
     with pytest.raises(ValueError, match='no code was given for the pw engine'):
         ElasticConstantsWorkChain.get_builder_from_protocol(runner_code, structure)
-    with pytest.raises(ValueError, match=r'no code was given for the ase engine \(limlip.run\)'):
+    with pytest.raises(ValueError, match=r'no code was given for the ase engine \(a `limlip.run` code\)'):
         ElasticConstantsWorkChain.get_builder_from_protocol(pw_code, structure, snap_potential)
     builder = ElasticConstantsWorkChain.get_builder_from_protocol(pw_code, structure)
     assert builder.evaluation.engine.value == 'pw'
