@@ -20,7 +20,9 @@ def assemble_benchmark(reference: orm.Str, **nodes) -> dict:
     figure outputs ``wulff__<column>`` and ``phonon_data__<column>``.
     """
     grouped: dict[str, dict[str, dict]] = {}
-    for key, node in nodes.items():
+    # Sorted: the same table from the same nodes whatever order they come in (an imported graph lists links in its
+    # own order, and the regenerated table once had its columns shuffled).
+    for key, node in sorted(nodes.items()):
         prop, column = key.split('__', 1)
         grouped.setdefault(column, {})[prop] = node.get_dict()
     columns, notes = {}, {}

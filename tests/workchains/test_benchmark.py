@@ -14,6 +14,8 @@ from aiida_limlip.cli.benchmark import cmd_table
 from aiida_limlip.data.potential import PotentialData
 from aiida_limlip.workchains.benchmark import BenchmarkWorkChain
 
+from ..archive_roundtrip import answers, export, imported_answers
+
 
 def called(node, label):
     """Return the process that ``node`` called with link label ``label``."""
@@ -74,6 +76,14 @@ def test_table1_for_snap_and_meam_through_the_daemon(
     rows = list(csv.reader(io.StringIO((tmp_path / 'table.csv').read_text())))
     assert len(rows) == 14 and rows[0][:2] == ['property', 'unit']
     assert (tmp_path / 'fig1.png').read_bytes() == node.outputs.figure.get_content('rb')
+
+    # The graph moves: exported with `verdi archive` and imported into a fresh profile, it gives the same answers to
+    # the query helpers, the same Table 1 when regenerated from the imported nodes, and potentials that still load.
+    here = answers(node.uuid)
+    assert here['regenerated'] == here['table']
+    assert len(here['queries']['elastic:SNAP']) == 1 and here['queries']['errors:MEAM']
+    there = imported_answers(export(node, tmp_path / 'benchmark.aiida'), node.uuid, tmp_path / 'elsewhere')
+    assert there == here
 
 
 def test_benchmark_bad_inputs(runner_code, snap_potential):
