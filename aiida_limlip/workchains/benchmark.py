@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from ..calcfunctions.benchmark import assemble_benchmark
-from ..calculations.common import species_error
+from ..calculations.common import species_error, structure_error
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from .common import check_builder, describe_failure, load_code
+from .common import FreshCodeMixin, check_builder, describe_failure, load_code
 from .prediction_errors import PredictionErrorsWorkChain
 from .properties import PROPERTIES as REGISTRY
 from .properties.eos import EquationOfStateWorkChain
@@ -17,6 +19,18 @@ from .properties.eos import EquationOfStateWorkChain
 #: Properties computed at each column's equilibrium lattice, after its equation of state.
 PROPERTIES = ('elastic', 'vacancy', 'surfaces', 'phonons')
 DFT_COLUMN = 'DFT'
+
+
+def column_name_error(name: str) -> str | None:
+    """Return an error message if ``name`` cannot be a column (it names links in the graph), else None."""
+    if name.isidentifier():
+        return None
+    fixed = re.sub(r'\W', '_', name)
+    fixed = fixed if fixed.isidentifier() else f'_{fixed}'
+    return (
+        f'column name `{name}` must be a valid Python identifier (letters, digits and underscores, not starting '
+        f'with a digit), as it labels links in the graph: e.g. `{fixed}`'
+    )
 
 
 def validate_inputs(inputs: dict, ctx) -> str | None:
@@ -31,6 +45,10 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
         return 'nothing to benchmark: give potentials and/or a dft_code'
     if DFT_COLUMN in potentials:
         return f'`{DFT_COLUMN}` is the name of the DFT column; label the potential otherwise'
+    for name in potentials:
+        message = column_name_error(name)
+        if message:
+            return message
     for name, properties in (('properties', inputs['properties']), ('dft_properties', inputs['dft_properties'])):
         unknown = set(properties.get_list()) - set(PROPERTIES)
         if unknown:
@@ -47,6 +65,9 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
         return None
     if len(structure.sites) != 1:
         return 'give the one-atom primitive cell of the elemental crystal (phonons use it as the unit cell)'
+    message = structure_error(structure, 'structure')
+    if message:
+        return message
     for name, potential in potentials.items():
         message = species_error(structure.get_symbols_set(), potential)
         if message:
@@ -56,7 +77,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
     return None
 
 
-class BenchmarkWorkChain(WorkChain):
+class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
     """Table 1 and Fig. 1 for several potentials and DFT, each property at each column's own equilibrium lattice.
 
     The equation of state of every column (potentials, and DFT with pw.x) runs first; then elastic constants, vacancy,
@@ -147,6 +168,10 @@ class BenchmarkWorkChain(WorkChain):
             For a missing or wrong code, an unknown protocol or property, a structure a potential does not cover, or
             a potential without stress when elastic constants are asked for.
         """
+        for name in potentials:
+            message = column_name_error(name)
+            if message:
+                raise ValueError(message)
         builder = cls.get_builder()
         builder.structure = structure
         builder.potentials = dict(potentials)

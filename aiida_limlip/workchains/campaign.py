@@ -34,7 +34,7 @@ from ..data.potential import PotentialData, find_lammps_potentials_dir
 from ..protocols import ProtocolMixin
 from .active_learning import ActiveLearningWorkChain
 from .benchmark import BenchmarkWorkChain
-from .common import check_builder, copy_builder_inputs, describe_failure, load_code
+from .common import FreshCodeMixin, check_builder, copy_builder_inputs, describe_failure, load_code
 from .properties import PROPERTIES as REGISTRY
 from .training import ARCHITECTURES, TrainingWorkChain
 
@@ -113,7 +113,7 @@ def figure_stage_error(stage: str, settings: dict, inputs: dict, trains: bool) -
     return None
 
 
-class CampaignWorkChain(ProtocolMixin, WorkChain):
+class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Active learning -> production training -> Table 1 and Fig. 1 with ensemble uncertainties, in one process."""
 
     _protocol_file = 'campaign.yaml'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,10 +10,37 @@ from aiida import orm
 from aiida.common import exceptions
 from aiida.engine.processes.builder import ProcessBuilderNamespace
 
+from ..code_version import stale_code_message
 from ..engines import ENGINES, PLUGINS, engine_of_plugin
 
 #: Scheduler options every job starts from; protocols and users override them.
 DEFAULT_OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
+
+
+class FreshCodeMixin:
+    """Refuse to run in a Python process whose aiida-limlip modules are older than the installed files.
+
+    A daemon worker that imported the package before an upgrade or an edit would import the rest from the new files
+    and mix classes (seen as an ``AttributeError`` deep in an outline). The check runs when the work chain starts,
+    before its first step, and fails it with exit code 390 and a message that says ``verdi daemon restart``.
+    """
+
+    @classmethod
+    def define(cls, spec):
+        """Add the exit code of stale code."""
+        super().define(spec)
+        spec.exit_code(390, 'ERROR_STALE_CODE', message='{message}')
+
+    async def run(self):
+        """Start the outline, unless this process runs aiida-limlip code older than the files on disk."""
+        import aiida_limlip
+
+        message = stale_code_message(aiida_limlip.LOADED_FINGERPRINT)
+        if message:
+            self.report(message)
+            return self.exit_codes.ERROR_STALE_CODE.format(message=message)
+        result = super().run()  # a coroutine in aiida-core >= 2.7 (plumpy's async run), a value before
+        return await result if inspect.isawaitable(result) else result
 
 
 def load_code(code: orm.AbstractCode | str | int | None, plugin: str | None) -> orm.AbstractCode:

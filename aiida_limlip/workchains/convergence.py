@@ -8,14 +8,14 @@ from aiida.plugins import WorkflowFactory
 
 from ..calcfunctions.convergence import analyse_convergence
 from ..protocols import ProtocolMixin
-from .common import describe_failure, load_code
+from .common import FreshCodeMixin, describe_failure, load_code
 from .dft import build_pw_base_inputs, load_pseudo_family
 from .labelling import LabellingWorkChain
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
 
 
-class ConvergenceWorkChain(ProtocolMixin, WorkChain):
+class ConvergenceWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Sweep the plane-wave cutoff and the k-spacing on one structure; report the cheapest converged settings."""
 
     _protocol_file = 'convergence.yaml'

@@ -12,7 +12,7 @@ from ..calculations.common import species_error
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
 from ..protocols import ProtocolMixin
-from .common import check_builder, describe_failure
+from .common import FreshCodeMixin, check_builder, describe_failure
 from .evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 
@@ -24,7 +24,7 @@ def validate_inputs(inputs: dict, _) -> str | None:
     return species_error(inputs['test_set'].base.attributes.get('species'), potential, 'the test set')
 
 
-class PredictionErrorsWorkChain(ProtocolMixin, WorkChain):
+class PredictionErrorsWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Predict energy, forces and stress of every test frame in one job, then compute the errors.
 
     The same code scores trained models and fixed potentials (SNAP, MEAM), so their errors are comparable.

@@ -14,7 +14,7 @@ from ..calculations.nequip import NequipCompileCalculation, NequipTrainingCalcul
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..training import nequip as nequip_setup
-from .common import DEFAULT_OPTIONS, describe_failure, load_code
+from .common import DEFAULT_OPTIONS, FreshCodeMixin, describe_failure, load_code
 from .prediction_errors import PredictionErrorsWorkChain
 
 #: Architecture name to (training CalcJob entry point, model precision).
@@ -62,7 +62,7 @@ def validate_inputs(inputs: dict, _) -> str | None:
     return None
 
 
-class TrainingWorkChain(ProtocolMixin, WorkChain):
+class TrainingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Train NequIP (float32 or float64) or DeePMD models on a labelled set and report their test-set errors.
 
     With ``num_models`` > 1, an ensemble of models that differ only in their random seed is trained in parallel

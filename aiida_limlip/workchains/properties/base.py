@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
-from ...calculations.common import species_error
+from ...calculations.common import species_error, structure_error
 from ...data.potential import PotentialData
 from ...protocols import ProtocolMixin
 from ...runner.tasks import get_task
-from ..common import check_builder, describe_failure
+from ..common import FreshCodeMixin, check_builder, describe_failure
 from ..evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 
@@ -30,7 +30,7 @@ def stress_error(potential: PotentialData | None, why: str) -> str | None:
     return None
 
 
-class PropertyWorkChain(ProtocolMixin, WorkChain):
+class PropertyWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     """Base class: a ``structure``, an ``evaluation`` namespace (engine, potential, codes) and a protocol.
 
     A subclass names the runner task its batch needs (``_evaluation_task``), generates ``ctx.structures``, calls
@@ -66,8 +66,9 @@ class PropertyWorkChain(ProtocolMixin, WorkChain):
         """Check the species of the structure and the task parameters, then the property's own conditions."""
         evaluation = inputs.get('evaluation', {})
         potential = evaluation.get('potential')
-        if potential is not None and 'structure' in inputs:
-            message = species_error(inputs['structure'].get_symbols_set(), potential)
+        if 'structure' in inputs:
+            message = potential is not None and species_error(inputs['structure'].get_symbols_set(), potential)
+            message = message or structure_error(inputs['structure'], 'structure')
             if message:
                 return message
         try:
