@@ -34,8 +34,6 @@ def structure_problem(atoms: Atoms) -> str | None:
     radii = np.array([covalent_radii[number] for number in atoms.numbers])
     cutoff = OVERLAP_FRACTION * 2 * radii.max()
     first, second, distances = neighbor_list('ijd', atoms, cutoff, self_interaction=False)
-    if len(distances) == 0:
-        return None
     limits = OVERLAP_FRACTION * (radii[first] + radii[second])
     close = np.flatnonzero(distances < limits)
     if close.size == 0:

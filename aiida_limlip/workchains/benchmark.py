@@ -11,7 +11,7 @@ from ..calcfunctions.benchmark import assemble_benchmark
 from ..calculations.common import species_error, structure_error
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
-from .common import FreshCodeMixin, check_builder, describe_failure, load_code
+from .common import FreshCodeMixin, check_builder, describe_failure, load_code, pop_terminated
 from .prediction_errors import PredictionErrorsWorkChain
 from .properties import PROPERTIES as REGISTRY
 from .properties.eos import EquationOfStateWorkChain
@@ -231,11 +231,7 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
 
     def run_properties(self):
         """For every column whose equation of state ended: its properties and test-set errors, without waiting."""
-        for column, pk in list(self.ctx.eos_pending.items()):
-            node = orm.load_node(pk)
-            if not node.is_terminated:
-                continue
-            del self.ctx.eos_pending[column]
+        for column, node in pop_terminated(self.ctx.eos_pending).items():
             self.ctx.eos[column] = node
             if not node.is_finished_ok:
                 continue  # reported and left out by ``inspect_eos``

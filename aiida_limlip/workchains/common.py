@@ -43,6 +43,21 @@ class FreshCodeMixin:
         return await result if inspect.isawaitable(result) else result
 
 
+def pop_terminated(pks: dict[str, int]) -> dict[str, orm.ProcessNode]:
+    """Remove from ``pks`` (label -> pk of a submitted process) those that have terminated, and return their nodes.
+
+    The pools of the work chains (the labelling SCFs, the benchmark's equations of state) await one process at a time
+    and take every other one that ended meanwhile.
+    """
+    ended = {}
+    for label, pk in list(pks.items()):
+        node = orm.load_node(pk)
+        if node.is_terminated:
+            ended[label] = node
+            del pks[label]
+    return ended
+
+
 def load_code(code: orm.AbstractCode | str | int | None, plugin: str | None) -> orm.AbstractCode:
     """Return ``code`` as a code node, checking it exists and is meant for the CalcJob ``plugin`` (``None``: any).
 

@@ -13,7 +13,7 @@ from ..calculations.common import structure_error
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..utils import recursive_merge
-from .common import FreshCodeMixin, check_builder, describe_failure, load_code
+from .common import FreshCodeMixin, check_builder, describe_failure, load_code, pop_terminated
 from .dft import build_pw_base_inputs, load_pseudo_family
 
 PwBaseWorkChain = WorkflowFactory('quantumespresso.pw.base')
@@ -220,11 +220,7 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
 
     def inspect_finished(self):
         """Sort every SCF that has ended into complete and failed."""
-        for label, pk in list(self.ctx.running.items()):
-            node = orm.load_node(pk)
-            if not node.is_terminated:
-                continue
-            del self.ctx.running[label]
+        for label, node in pop_terminated(self.ctx.running).items():
             outputs = node.outputs if node.is_finished_ok else None
             if (
                 outputs is None
