@@ -16,4 +16,4 @@ echo "==> ruff"
 "$VENV/bin/ruff" format --check aiida_limlip tests benchmarks
 echo
 echo "==> pytest (two workers: each has its own throw-away profile; the trained-model tests share one)"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider -n 2 --durations=25 "$@"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider -n 2 --durations=60 "$@"

@@ -18,9 +18,10 @@ import pytest
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 
-#: The test modules that use the session's trained models (``tiny_potentials``, about 2 min to train). ``run_tests.sh``
-#: runs the suite on two pytest-xdist workers, each with its own throw-away profile and its own session fixtures;
-#: these modules go to one worker together, so the models are trained once.
+#: The test modules that use the session's trained models (``tiny_potentials``, 2.5 min to train). ``run_tests.sh``
+#: runs the suite on two pytest-xdist workers, each with its own throw-away profile and its own session fixtures, so
+#: each worker trains them once. They used to form one unit of work on one worker, to train once; that unit was the
+#: longest of the suite and held its wall time (41 min in CI) while the other worker ran out of tests.
 TRAINED_MODEL_MODULES = (
     'tests/calculations/test_deepmd.py',
     'tests/calculations/test_nequip.py',
@@ -54,30 +55,19 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Schedule test by test, except the modules of :data:`TRAINED_MODEL_MODULES`, which form one unit of work, and
-    each of :data:`ONE_WORKER_MODULES`.
+    """Schedule test by test, except each of :data:`ONE_WORKER_MODULES`, which is one unit of work.
 
     Not ``--dist loadgroup`` with ``xdist_group`` marks: pytest-xdist 3.8 tags a grouped test by assigning the
     item's ``_nodeid``, which pytest 9.2 no longer reads, so the groups are silently ignored.
     """
     from xdist.scheduler import LoadScopeScheduling
 
-    class TrainedModelsOnOneWorker(LoadScopeScheduling):
+    class SharedModulesOnOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split('::')[0]
-            if module in TRAINED_MODEL_MODULES:
-                return 'trained-models'
             return module if module in ONE_WORKER_MODULES else nodeid
 
-    return TrainedModelsOnOneWorker(config, log)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    """Fail a test outside :data:`TRAINED_MODEL_MODULES` that uses the trained models (it would train them again)."""
-    module = item.nodeid.split('::')[0]
-    if 'tiny_potentials' in getattr(item, 'fixturenames', ()) and module not in TRAINED_MODEL_MODULES:
-        pytest.fail(f'{item.nodeid} uses tiny_potentials: add its module to TRAINED_MODEL_MODULES in conftest.py')
+    return SharedModulesOnOneWorker(config, log)
 
 
 #: Threads of a training job: both cores, unless two pytest-xdist workers share them (seen: two NequIP trainings of

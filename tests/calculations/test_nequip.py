@@ -151,8 +151,12 @@ def test_walltime_then_restart(nequip_train_code, snap_labelled_set):
         parent_folder=node.outputs.remote_folder,
     )
     assert restarted.is_finished_ok, restarted.exit_message
-    # The restarted run continues the epoch counter of the first one instead of starting again from zero.
-    assert list(results['learning_curve'].get_array('epoch')) == [float(done)]
+    # The restarted run continues the epoch counter of the first one instead of starting again from zero. It resumes
+    # from `last.ckpt`, which can lag the learning curve when the time limit stops training under load (seen in CI:
+    # 5 epochs logged, epochs 3, 4 and 5 run by the restart).
+    epochs = list(results['learning_curve'].get_array('epoch'))
+    assert epochs == [float(epoch) for epoch in range(int(epochs[0]), done + 1)]
+    assert 1 <= epochs[0] <= done, epochs
     assert 'potential' in results
 
 
