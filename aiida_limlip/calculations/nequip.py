@@ -20,6 +20,8 @@ from ..training import nequip as nequip_setup
 from .training import TrainingCalculation, data_species, validate_training_data
 
 TRAIN_LOG = 'train.log'
+#: Exit status of nequip-train, written by the job script right after it: absent if the scheduler killed the job.
+EXIT_STATUS_FILE = 'train.exit_status'
 COMPILE_LOG = 'compile.log'
 COMPILED_MODEL = 'model.nequip.pt2'
 #: File name of the checkpoint inside a ``PotentialData`` of format ``checkpoint``.
@@ -57,7 +59,8 @@ class NequipTrainingCalculation(TrainingCalculation):
         spec.output(
             'potential',
             valid_type=PotentialData,
-            help='The model of the best validation epoch (kind nequip, format checkpoint; eager evaluation).',
+            help='The model of the best validation epoch (kind nequip, format checkpoint; eager evaluation). A run '
+            'stopped by its time budget (max_train_seconds) returns the best so far, with parameters.finished False.',
         )
         spec.output(
             'learning_curve',
@@ -86,6 +89,8 @@ class NequipTrainingCalculation(TrainingCalculation):
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [train]
+        # Tells a run that stopped by itself (its time budget, max_train_seconds) from one that was killed.
+        calcinfo.append_text = f'echo $? > {EXIT_STATUS_FILE}'
         if restart:
             parent = self.inputs.parent_folder
             calcinfo.remote_copy_list = [
@@ -100,6 +105,7 @@ class NequipTrainingCalculation(TrainingCalculation):
             nequip_setup.BEST_CHECKPOINT,
             nequip_setup.CONFIG_FILE,
             TRAIN_LOG,
+            EXIT_STATUS_FILE,
         ]
         return calcinfo
 

@@ -7,7 +7,7 @@ from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
-from ..calculations.nequip import CHECKPOINT_MODEL, COMPILED_MODEL
+from ..calculations.nequip import CHECKPOINT_MODEL, COMPILED_MODEL, EXIT_STATUS_FILE
 from ..calculations.training import data_species
 from ..data.potential import PotentialData
 from ..training import nequip as nequip_setup
@@ -40,10 +40,16 @@ class NequipTrainingParser(Parser):
             return self.exit_codes.ERROR_DIVERGED.format(reason=reason)
         settings = {**nequip_setup.DEFAULT_SETTINGS, **self.node.inputs.parameters.get_dict()}
         done, total = int(columns['epoch'][-1]) + 1, settings['max_epochs']
-        if done < total:
+        finished = done >= total
+        if not finished and not (settings['max_train_seconds'] and self._ended_by_itself(names)):
             return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(done=done, total=total, unit='epochs')
         if nequip_setup.BEST_CHECKPOINT not in names:
             return self.exit_codes.ERROR_MODEL_MISSING
+        if not finished:
+            self.logger.warning(
+                f'training stopped by its time budget ({settings["max_train_seconds"]} s) after {done} of {total} '
+                'epochs: the potential is the best checkpoint so far (parameters.finished = False)'
+            )
 
         potential = PotentialData(
             'nequip',
@@ -51,10 +57,16 @@ class NequipTrainingParser(Parser):
             {CHECKPOINT_MODEL: retrieved.base.repository.get_object_content(nequip_setup.BEST_CHECKPOINT, mode='rb')},
             cutoff=settings['cutoff'],
             precision=settings['model_dtype'],
-            parameters={'format': 'checkpoint', 'epochs': done},
+            parameters={'format': 'checkpoint', 'epochs': done, 'max_epochs': total, 'finished': finished},
         )
         self.out('potential', potential)
         return None
+
+    def _ended_by_itself(self, names: set[str]) -> bool:
+        """Whether nequip-train exited with status 0 (the job script records it; a killed job leaves no record)."""
+        if EXIT_STATUS_FILE not in names:
+            return False
+        return self.retrieved.base.repository.get_object_content(EXIT_STATUS_FILE).strip() == '0'
 
 
 class NequipCompileParser(Parser):

@@ -9,13 +9,13 @@ from aiida.engine import WorkChain, if_
 
 from ..calcfunctions.errors import summarize_test_errors
 from ..calcfunctions.frame_set import split_frame_set
-from ..calculations.deepmd import DeepmdTrainingCalculation
-from ..calculations.nequip import NequipCompileCalculation, NequipTrainingCalculation
+from ..calculations.nequip import NequipCompileCalculation
 from ..data.frame_set import FrameSetData
 from ..protocols import ProtocolMixin
 from ..training import nequip as nequip_setup
 from .common import DEFAULT_OPTIONS, FreshCodeMixin, describe_failure, load_code
 from .prediction_errors import PredictionErrorsWorkChain
+from .training_base import DeepmdTrainingBaseWorkChain, NequipTrainingBaseWorkChain
 
 #: Architecture name to (training CalcJob entry point, model precision).
 ARCHITECTURES = {
@@ -241,20 +241,20 @@ class TrainingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         )
 
     def _training_inputs(self, index: int) -> tuple[type, dict]:
-        """Return the CalcJob class and inputs of ensemble member ``index`` (its seeds shifted by ``index``)."""
+        """Return the restarting work chain and the job inputs of ensemble member ``index`` (seeds shifted by it)."""
         parameters = self.inputs.parameters.get_dict()
         options = {**DEFAULT_OPTIONS, **self.inputs.options.get_dict()}
         inputs = {
             'code': self.inputs.code,
             'training_set': self.ctx.train_set,
             'validation_set': self.ctx.validation_set,
-            'metadata': {'options': options, 'call_link_label': f'train_{index:02d}'},
+            'metadata': {'options': options},
         }
         if self.is_nequip:
             seed = parameters.get('seed', nequip_setup.DEFAULT_SETTINGS['seed']) + index
             parameters['model_dtype'] = ARCHITECTURES[self.inputs.architecture.value][1]
             inputs['parameters'] = orm.Dict({**parameters, 'seed': seed})
-            return NequipTrainingCalculation, inputs
+            return NequipTrainingBaseWorkChain, inputs
         deepmd = copy.deepcopy(parameters['parameters'])
         species = sorted(set(self.ctx.train_set.base.attributes.get('species')))
         deepmd.setdefault('model', {}).setdefault('type_map', species)
@@ -263,13 +263,13 @@ class TrainingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         deepmd.setdefault('training', {})['seed'] = deepmd['training'].get('seed', 1) + index
         inputs['parameters'] = orm.Dict(deepmd)
         inputs['batch_size'] = orm.Int(parameters.get('batch_size', 1))
-        return DeepmdTrainingCalculation, inputs
+        return DeepmdTrainingBaseWorkChain, inputs
 
     def run_training(self):
-        """Submit one training job per ensemble member; they run in parallel."""
+        """Submit one training per ensemble member (a job that restarts from its checkpoint if killed); in parallel."""
         for index in range(self.inputs.num_models.value):
             process, inputs = self._training_inputs(index)
-            node = self.submit(process, **inputs)
+            node = self.submit(process, training=inputs, metadata={'call_link_label': f'train_{index:02d}'})
             self.report(f'training model {index} ({self.inputs.architecture.value}) in {node.process_label}<{node.pk}>')
             self.to_context(**{f'train.model_{index:02d}': node})
 

@@ -143,7 +143,7 @@ def test_deepmd_ensemble_end_to_end(dp_code, runner_code, lmp_code, snap_labelle
     assert summary['energy_rmse_mean'] == pytest.approx(mean)
     seeds = {
         call.inputs.parameters['model']['descriptor']['seed']
-        for call in node.called
+        for call in node.called_descendants
         if call.process_label == 'DeepmdTrainingCalculation'
     }
     assert seeds == {1, 2}
