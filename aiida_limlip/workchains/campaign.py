@@ -250,7 +250,11 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         spec.exit_code(402, 'ERROR_TRAINING_FAILED', message='Production training failed: {message}')
         spec.exit_code(403, 'ERROR_BENCHMARK_FAILED', message='The benchmark failed: {message}')
         spec.exit_code(404, 'ERROR_FIGURE_STAGE_FAILED', message='The {stage} stage failed for every column: {message}')
-        spec.exit_code(405, 'ERROR_FIGURE_STAGE_INCOMPLETE', message='Some figure work chains failed: {failed}.')
+        spec.exit_code(
+            405,
+            'ERROR_STAGES_INCOMPLETE',
+            message='Every stage ran, but some results are missing (see the report): {failed}.',
+        )
 
     @classmethod
     def get_builder_from_protocol(
@@ -449,7 +453,9 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         if 'table' not in node.outputs:
             return self.exit_codes.ERROR_BENCHMARK_FAILED.format(message=describe_failure(node))
         if not node.is_finished_ok:
+            # The table has what finished; the campaign goes on to the figures and ends with 405, not 0.
             self.report(f'benchmark incomplete: {describe_failure(node)}')
+            self.ctx.incomplete.append(f'benchmark ({describe_failure(node)})')
         self.out('table', node.outputs.table)
         if 'figure' in node.outputs:
             self.out('figure', node.outputs.figure)
@@ -623,7 +629,7 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             }
         self.out('summary', campaign_summary(orm.Dict({'stages': stages}), metadata={'call_link_label': 'summary'}))
         if self.ctx.incomplete:
-            return self.exit_codes.ERROR_FIGURE_STAGE_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))
+            return self.exit_codes.ERROR_STAGES_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))
         return None
 
 

@@ -352,3 +352,29 @@ def test_the_smallest_campaign_end_to_end(codes, tmp_path):
     assert progress['stages_done'] == progress['stages_total'] == 3 and progress['table']
     written = {path.name for path in write_campaign_report(node, tmp_path)}
     assert {'table1.md', 'table1.csv', 'active_learning.png', 'learning_curves.png', 'parity.png'} <= written
+
+
+def test_an_incomplete_benchmark_fails_the_campaign(runner_code):
+    """A Table 1 with a failed property is exposed, but the campaign ends with 405 naming it, not with 0.
+
+    The vacancy relaxation of SNAP is given one step, which cannot converge: the vacancy work chain fails, the
+    benchmark ends 402 with the equation of state in its table.
+    """
+    from aiida_limlip.data.potential import PotentialData, find_lammps_potentials_dir
+
+    snap = PotentialData.from_snap_zuo2020(find_lammps_potentials_dir())
+    overrides = {
+        'stages': ['benchmark'],
+        'benchmark': {
+            'properties': ['vacancy'],
+            'overrides': {'vacancy': {'supercell_sizes': [2], 'evaluation': {'parameters': {'max_steps': 1}}}},
+        },
+    }
+    builder = CampaignWorkChain.get_builder_from_protocol(
+        {'runner': runner_code}, protocol='fast', overrides=overrides, baselines={'SNAP': snap}
+    )
+    results, node = engine.run_get_node(builder)
+    assert node.exit_status == CampaignWorkChain.exit_codes.ERROR_STAGES_INCOMPLETE.status, node.exit_message
+    assert 'benchmark (BenchmarkWorkChain<' in node.exit_message and '[402]' in node.exit_message
+    assert 'SNAP' in results['table']['columns']
+    assert results['summary']['stages']['benchmark']['benchmark']['ok'] is False
