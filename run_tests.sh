@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything the test suite needs (system packages, PostgreSQL, RabbitMQ, the Python environment and a test
-# database role), then run it. Safe to re-run. Arguments are passed to pytest, e.g. `bash run_tests.sh -m "not slow"`.
+# Set up everything the test suite needs (system packages, PostgreSQL, RabbitMQ, a one-node Slurm, the Python
+# environment and a test database role), then run it. Safe to re-run. Arguments are passed to pytest, e.g.
+# `bash run_tests.sh -m "not slow"`.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LIMLIP_HOME="${LIMLIP_HOME:-$HOME/.aiida-limlip}"
@@ -8,12 +9,12 @@ VENV="${LIMLIP_VENV:-$LIMLIP_HOME/venv}"
 # The daemon is started with the `verdi` found on PATH.
 export PATH="$VENV/bin:$PATH"
 
-bash "$REPO/setup_profile.sh" --no-profile --test-db
+bash "$REPO/setup_profile.sh" --no-profile --test-db --slurm
 cd "$REPO"
 echo
 echo "==> ruff"
 "$VENV/bin/ruff" check aiida_limlip tests benchmarks
 "$VENV/bin/ruff" format --check aiida_limlip tests benchmarks
 echo
-echo "==> pytest (two workers: each has its own throw-away profile; the trained-model tests share one)"
+echo "==> pytest (two workers, each with its own throw-away profile and its own tiny trained models)"
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider -n 2 --durations=60 "$@"

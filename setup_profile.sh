@@ -3,8 +3,10 @@
 # AiiDA profile with a RabbitMQ broker, the localhost computer, codes and the Li PAW pseudopotential family.
 # Idempotent: a second run checks everything and changes nothing. Run as root or as a user with sudo.
 #
-#   bash setup_profile.sh [--profile NAME] [--sqlite] [--test-db] [--no-profile] [--demo]
+#   bash setup_profile.sh [--profile NAME] [--sqlite] [--test-db] [--no-profile] [--slurm] [--demo]
 #
+# --slurm also installs Slurm (slurmctld, slurmd, munge), runs a one-node cluster of this machine, and gives the profile
+#   the computer `localhost-slurm` (core.slurm) with the same codes.
 # --demo then runs the main job: the demo campaign (the whole study on 2 cores) through the daemon.
 #
 # Environment: LIMLIP_HOME (default ~/.aiida-limlip) holds the venv, the generated database credentials (mode 600,
@@ -16,6 +18,7 @@ SQLITE=0
 TEST_DB=0
 MAKE_PROFILE=1
 DEMO=0
+SLURM=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --profile) PROFILE="$2"; shift 2 ;;
@@ -23,7 +26,8 @@ while [[ $# -gt 0 ]]; do
         --test-db) TEST_DB=1; shift ;;
         --no-profile) MAKE_PROFILE=0; shift ;;
         --demo) DEMO=1; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        --slurm) SLURM=1; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -85,6 +89,62 @@ elif [[ $restart_rabbit -eq 1 ]]; then
 fi
 for _ in $(seq 60); do $SUDO rabbitmqctl -q status >/dev/null 2>&1 && break; sleep 1; done
 $SUDO rabbitmqctl -q status >/dev/null && echo "RabbitMQ is running"
+
+if [[ $SLURM -eq 1 ]]; then
+    step "Slurm: a one-node cluster of this machine (munge, slurmctld, slurmd)"
+    SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
+    missing=()
+    for package in "${SLURM_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        $SUDO apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+    NODE=$(hostname -s)
+    # No cgroups (proctrack/linuxproc, task/none): they are not available in every container, and one node needs
+    # no isolation. KillWait 5 s: a job past its time limit is killed soon after.
+    SLURM_CONF="# Written by aiida-limlip's setup_profile.sh --slurm: a one-node cluster of this machine.
+ClusterName=limlip
+SlurmctldHost=$NODE(127.0.0.1)
+SlurmUser=root
+AuthType=auth/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+ReturnToService=2
+KillWait=5
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=limlip Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+    restart_slurm=0
+    if [[ "$(cat /etc/slurm/slurm.conf 2>/dev/null)" != "$SLURM_CONF" ]]; then
+        echo "$SLURM_CONF" | $SUDO tee /etc/slurm/slurm.conf >/dev/null
+        restart_slurm=1
+    fi
+    $SUDO mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+    pgrep -x munged >/dev/null || $SUDO service munge start
+    if [[ $restart_slurm -eq 1 ]]; then
+        $SUDO pkill -x slurmd || true
+        $SUDO pkill -x slurmctld || true
+        for _ in $(seq 30); do pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break; sleep 0.5; done
+    fi
+    pgrep -x slurmctld >/dev/null || $SUDO slurmctld
+    pgrep -x slurmd >/dev/null || $SUDO slurmd
+    for _ in $(seq 30); do sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break; sleep 1; done
+    sinfo -h -o 'partition %P: node %N %T, %c CPUs'
+    if ! sinfo -h -o %T | grep -qE '^(idle|mixed|allocated)'; then
+        echo "Slurm did not come up: see /var/log/slurm" >&2
+        exit 1
+    fi
+fi
 
 # 3. Python environment ------------------------------------------------------------------------------------------
 step "Python environment in $VENV"
@@ -160,9 +220,10 @@ if [[ $MAKE_PROFILE -eq 1 ]]; then
     fi
     # RabbitMQ 3.10 works once consumer_timeout is off (done above); the version warning is then noise.
     "$VERDI" config set warnings.rabbitmq_version False >/dev/null
-    # A work chain run in the foreground (engine.run) misses its children's termination broadcast here and falls
-    # back to polling every runner.poll.interval (aiida-core default 60 s); through the daemon it does not. 5 s
-    # keeps interactive runs of short jobs snappy at the cost of one cheap query per waiting process.
+    # aiida-core 2.9 runs `engine.run` in a runner without a communicator: no process broadcasts its end, and a
+    # foreground work chain learns that a child ended only by polling every runner.poll.interval (default 60 s).
+    # aiida-limlip's work chains poll every 0.5 s in such a runner; 5 s here is for other work chains run in the
+    # foreground. Daemon runners learn of ends from the broadcasts; for them the poll is only a fail-safe.
     "$VERDI" -p "$PROFILE" config set runner.poll.interval 5 >/dev/null
     # Two daemon workers: with one, a campaign's Table 1 stage spent two minutes with one core on AiiDA's own
     # bookkeeping (submitting and parsing ~40 property jobs) and the other idle.
@@ -172,6 +233,9 @@ if [[ $MAKE_PROFILE -eq 1 ]]; then
     step "computer, codes and pseudopotentials"
     "$VENV/bin/aiida-limlip" -p "$PROFILE" setup codes --workdir "$LIMLIP_HOME/run"
     "$VENV/bin/aiida-limlip" -p "$PROFILE" setup pseudos
+    if [[ $SLURM -eq 1 ]]; then
+        "$VENV/bin/aiida-limlip" -p "$PROFILE" setup codes --scheduler core.slurm --workdir "$LIMLIP_HOME/run-slurm"
+    fi
     # A running daemon keeps the modules it imported: restart it so that it runs the code just installed (a stale
     # worker would refuse every aiida-limlip work chain with exit code 390).
     if "$VERDI" -p "$PROFILE" daemon status >/dev/null 2>&1; then

@@ -29,20 +29,29 @@ def cmd_setup():
     """Set up the localhost computer, codes and pseudopotentials (safe to re-run)."""
 
 
-def get_or_create_localhost(workdir: str, label: str = 'localhost'):
-    """Return the ``core.local``/``core.direct`` computer ``label``, creating and configuring it if needed."""
+#: Scheduler plugin to the label and description of the computer that uses it on this machine.
+LOCAL_COMPUTERS = {
+    'core.direct': ('localhost', 'This machine: local transport, direct scheduler.'),
+    'core.slurm': ('localhost-slurm', 'This machine: local transport, the one-node Slurm of setup_profile.sh --slurm.'),
+}
+
+
+def get_or_create_localhost(workdir: str, label: str | None = None, scheduler: str = 'core.direct'):
+    """Return the ``core.local`` computer ``label`` with ``scheduler``, creating and configuring it if needed."""
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
+    default_label, description = LOCAL_COMPUTERS[scheduler]
+    label = label or default_label
     try:
         computer = orm.Computer.collection.get(label=label)
     except NotExistent:
         computer = orm.Computer(
             label=label,
             hostname='localhost',
-            description='This machine: local transport, direct scheduler.',
+            description=description,
             transport_type='core.local',
-            scheduler_type='core.direct',
+            scheduler_type=scheduler,
             workdir=workdir,
         ).store()
         computer.set_default_mpiprocs_per_machine(1)
@@ -82,12 +91,8 @@ def get_or_create_code(label: str, computer, executable: str, plugin: str, prepe
     return code
 
 
-@cmd_setup.command('codes')
-@click.option('--workdir', default=str(pathlib.Path.home() / 'aiida_run'), show_default=True, help='Work directory.')
-@decorators.with_dbenv()
-def cmd_setup_codes(workdir):
-    """Create the `localhost` computer and the codes: limlip-runner, dp, nequip-train, nequip-compile, lmp, pw."""
-    computer = get_or_create_localhost(workdir)
+def create_codes(computer) -> None:
+    """Create the codes of this environment's executables on ``computer`` (the ones that exist)."""
     runner = pathlib.Path(sys.executable).parent / 'limlip-runner'
     if not runner.exists():
         echo.echo_critical(f'{runner} not found: install aiida-limlip in this environment first')
@@ -106,6 +111,22 @@ def cmd_setup_codes(workdir):
         echo.echo_warning('pw.x not found: install quantum-espresso to run DFT; no `pw` code created')
     else:
         get_or_create_code(PW_LABEL, computer, pw, 'quantumespresso.pw', prepend_text=threads)
+
+
+@cmd_setup.command('codes')
+@click.option('--workdir', default=str(pathlib.Path.home() / 'aiida_run'), show_default=True, help='Work directory.')
+@click.option(
+    '--scheduler',
+    type=click.Choice(sorted(LOCAL_COMPUTERS)),
+    default='core.direct',
+    show_default=True,
+    help='core.slurm: the computer `localhost-slurm` submits to the Slurm of `setup_profile.sh --slurm`.',
+)
+@decorators.with_dbenv()
+def cmd_setup_codes(workdir, scheduler):
+    """Create the `localhost` computer and the codes: limlip-runner, dp, nequip-train, nequip-compile, lmp, pw."""
+    computer = get_or_create_localhost(workdir, scheduler=scheduler)
+    create_codes(computer)
     echo.echo_success(f'computer `{computer.label}` and codes ready')
 
 
