@@ -12,6 +12,7 @@ import pathlib
 import secrets
 import shutil
 import sys
+from collections.abc import Mapping
 
 import pytest
 
@@ -19,9 +20,10 @@ pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 
 #: The test modules that use the session's trained models (``tiny_potentials``, 2.5 min to train). ``run_tests.sh``
-#: runs the suite on two pytest-xdist workers, each with its own throw-away profile and its own session fixtures, so
-#: each worker trains them once. They used to form one unit of work on one worker, to train once; that unit was the
-#: longest of the suite and held its wall time (41 min in CI) while the other worker ran out of tests.
+#: runs the suite on two pytest-xdist workers, each with its own throw-away profile and its own session fixtures. The
+#: tests of the NequIP models form one unit of work and those of the DeePMD model another, so each model is trained
+#: once (:func:`trained_model_scope`). One unit for all of them (~2000 s) was longer than half the suite; each worker
+#: training every model cost ~200 s more of both cores (41.7 min of pytest).
 TRAINED_MODEL_MODULES = (
     'tests/calculations/test_deepmd.py',
     'tests/calculations/test_nequip.py',
@@ -55,19 +57,43 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Schedule test by test, except each of :data:`ONE_WORKER_MODULES`, which is one unit of work.
+    """Schedule test by test, except the modules of :data:`TRAINED_MODEL_MODULES`, which form one unit of work, and
+    each of :data:`ONE_WORKER_MODULES`.
 
     Not ``--dist loadgroup`` with ``xdist_group`` marks: pytest-xdist 3.8 tags a grouped test by assigning the
     item's ``_nodeid``, which pytest 9.2 no longer reads, so the groups are silently ignored.
     """
     from xdist.scheduler import LoadScopeScheduling
 
-    class SharedModulesOnOneWorker(LoadScopeScheduling):
+    class TrainedModelsOnOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split('::')[0]
+            if module in TRAINED_MODEL_MODULES:
+                return trained_model_scope(nodeid)
             return module if module in ONE_WORKER_MODULES else nodeid
 
-    return SharedModulesOnOneWorker(config, log)
+    return TrainedModelsOnOneWorker(config, log)
+
+
+def trained_model_scope(nodeid: str) -> str:
+    """The unit of work of a test of :data:`TRAINED_MODEL_MODULES`: all tests of the NequIP models on one worker, all
+    of the DeePMD model on one (each model is trained once), and the SNAP and MEAM ones test by test."""
+    if 'test_nequip.py' in nodeid or 'model_deviation_of_an_ensemble' in nodeid:  # the latter pairs with a NequIP
+        return 'trained-nequip'
+    if 'test_deepmd.py' in nodeid:
+        return 'trained-deepmd'
+    parameters = nodeid.partition('[')[2]
+    if 'NequIP' in parameters:
+        return 'trained-nequip'
+    return 'trained-deepmd' if 'DeePMD' in parameters else nodeid
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Fail a test outside :data:`TRAINED_MODEL_MODULES` that uses the trained models (it would train them again)."""
+    module = item.nodeid.split('::')[0]
+    if 'tiny_potentials' in getattr(item, 'fixturenames', ()) and module not in TRAINED_MODEL_MODULES:
+        pytest.fail(f'{item.nodeid} uses tiny_potentials: add its module to TRAINED_MODEL_MODULES in conftest.py')
 
 
 #: Threads of a training job: both cores, unless two pytest-xdist workers share them (seen: two NequIP trainings of
@@ -347,35 +373,56 @@ def session_venv_code(computer, label: str, plugin: str | None):
     return get_or_create_code(label, computer, executable, plugin, prepend_text=threads)
 
 
-@pytest.fixture(scope='session')
-def tiny_potentials(session_localhost, snap_spec, lammps_potentials_dir):
-    """Return one potential of every kind, by Table 1 column name: SNAP, MEAM, DeePMD, NequIP32 and NequIP64.
+class TinyPotentials(Mapping):
+    """SNAP, MEAM, DeePMD, NequIP32 and NequIP64 by Table 1 column name; a machine-learning one is trained (for real,
+    on 32 SNAP-labelled frames, see ``tests/models.py``) the first time it is asked for, so a worker trains only the
+    kinds its tests use (see :func:`trained_model_scope`)."""
 
-    The machine-learning ones are tiny models trained for real on 32 SNAP-labelled frames (see ``tests/models.py``),
-    once per test session (about 90 s).
-    """
-    from aiida_limlip.data.frame_set import FrameSetData
-    from aiida_limlip.data.potential import PotentialData
+    def __init__(self, computer, snap_spec, lammps_potentials_dir):
+        from aiida_limlip.data.potential import PotentialData
 
-    from .models import MATRIX_DEEPMD, MATRIX_NEQUIP, matrix_training_frames, train_deepmd, train_nequip
+        self._computer, self._snap_spec, self._training_set = computer, snap_spec, None
+        self._potentials = {
+            'SNAP': PotentialData.from_snap_zuo2020().get_or_store(),
+            'MEAM': PotentialData.from_meam(lammps_potentials_dir / 'library.meam', None, ['Li']).get_or_store(),
+        }
 
-    training_set = FrameSetData(matrix_training_frames(snap_spec)).store()
-    potentials = {
-        'SNAP': PotentialData.from_snap_zuo2020().get_or_store(),
-        'MEAM': PotentialData.from_meam(lammps_potentials_dir / 'library.meam', None, ['Li']).get_or_store(),
-    }
-    nequip = session_venv_code(session_localhost, 'nequip-train', 'limlip.nequip.train')
-    for name, dtype in (('NequIP32', 'float32'), ('NequIP64', 'float64')):
-        outputs, node = train_nequip(nequip, training_set, model_dtype=dtype, **MATRIX_NEQUIP)
+    def __iter__(self):
+        return iter(POTENTIAL_KINDS)
+
+    def __len__(self):
+        return len(POTENTIAL_KINDS)
+
+    def __getitem__(self, name: str):
+        if name not in self._potentials:
+            self._potentials[name] = self._train(name)
+            self._potentials[name].label = self._potentials[name].label or name
+        return self._potentials[name]
+
+    def _train(self, name: str):
+        from aiida_limlip.data.frame_set import FrameSetData
+
+        from .models import MATRIX_DEEPMD, MATRIX_NEQUIP, matrix_training_frames, train_deepmd, train_nequip
+
+        if name not in POTENTIAL_KINDS:
+            raise KeyError(name)
+        if self._training_set is None:
+            self._training_set = FrameSetData(matrix_training_frames(self._snap_spec)).store()
+        if name == 'DeePMD':
+            code = session_venv_code(self._computer, 'dp', 'limlip.deepmd.train')
+            outputs, node = train_deepmd(code, self._training_set, **MATRIX_DEEPMD)
+        else:
+            code = session_venv_code(self._computer, 'nequip-train', 'limlip.nequip.train')
+            dtype = {'NequIP32': 'float32', 'NequIP64': 'float64'}[name]
+            outputs, node = train_nequip(code, self._training_set, model_dtype=dtype, **MATRIX_NEQUIP)
         assert node.is_finished_ok, f'training {name}: [{node.exit_status}] {node.exit_message}'
-        potentials[name] = outputs['potential']
-    dp = session_venv_code(session_localhost, 'dp', 'limlip.deepmd.train')
-    outputs, node = train_deepmd(dp, training_set, **MATRIX_DEEPMD)
-    assert node.is_finished_ok, f'training DeePMD: [{node.exit_status}] {node.exit_message}'
-    potentials['DeePMD'] = outputs['potential']
-    for name, potential in potentials.items():
-        potential.label = potential.label or name
-    return potentials
+        return outputs['potential']
+
+
+@pytest.fixture(scope='session')
+def tiny_potentials(session_localhost, snap_spec, lammps_potentials_dir) -> TinyPotentials:
+    """Return one potential of every kind, by Table 1 column name (each ML model trained on first use, ~30-60 s)."""
+    return TinyPotentials(session_localhost, snap_spec, lammps_potentials_dir)
 
 
 #: Every potential kind of the paper and its baselines, for tests of features that take any potential.

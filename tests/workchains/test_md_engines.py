@@ -4,6 +4,8 @@ Physics checks of the integrators and thermostats with SNAP, checks that the two
 modes that keep what a run recorded. Cells and runs are small: the long runs are in ``benchmarks/``.
 """
 
+import os
+
 import numpy as np
 import pytest
 from aiida import engine, orm
@@ -44,8 +46,8 @@ def drift_per_atom_per_ps(thermo, natoms: int) -> float:
 
 @pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
 def test_nve_conserves_energy(codes, snap_potential, engine_name):
-    """54 atoms of SNAP Li, 2000 steps of 1 fs from 300 K: the energy drifts by less than 1 meV/atom per ps."""
-    parameters = {'ensemble': 'nve', 'temperature': 300.0, 'steps': 2000, 'thermo_interval': 20, 'frame_interval': 500}
+    """54 atoms of SNAP Li, 1000 steps of 1 fs from 300 K: the energy drifts by less than 1 meV/atom per ps."""
+    parameters = {'ensemble': 'nve', 'temperature': 300.0, 'steps': 1000, 'thermo_interval': 20, 'frame_interval': 500}
     outputs, node = run_md(codes, snap_potential, cell(3), parameters, engine_name)
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
     thermo = outputs['thermo']['cell']
@@ -63,6 +65,11 @@ def test_nve_conserves_energy(codes, snap_potential, engine_name):
         assert atoms.get_forces() == pytest.approx(trajectory.get_array('forces')[index], abs=1e-6)
 
 
+@pytest.mark.skipif(
+    not os.environ.get('LIMLIP_LONG_TESTS'),
+    reason='3.5 min beside the suite (3000 steps of 54 SNAP atoms for a 3 % tolerance), beyond the CI budget; '
+    'LIMLIP_LONG_TESTS=1 runs it',
+)
 def test_nvt_holds_the_temperature(codes, snap_potential):
     """Nose-Hoover chain in LAMMPS: the mean temperature is within 3 % of the target after equilibration."""
     parameters = {
