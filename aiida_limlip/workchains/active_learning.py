@@ -412,6 +412,8 @@ class ActiveLearningWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             inputs.update(
                 task=orm.Str('md'),
                 structures=structures,
+                # A model far from its data blows up whatever the time step: its frames are the failed candidates.
+                retry_md=orm.Bool(False),
                 metadata={'call_link_label': f'explore_c{index}_{"nvt" if constant_volume else "npt"}'},
             )
             node = self.submit(EvaluationWorkChain, **inputs)

@@ -10,7 +10,8 @@ says *who* does it:
 * ``pw``: ``LabellingWorkChain`` (one ``PwBaseWorkChain`` per structure): ``singlepoint`` is an SCF, ``relax`` a
   pw.x ``relax`` (``vc-relax`` with ``relax_cell``).
 
-Whatever the engine, the outputs are the same nodes (see ``aiida_limlip.calculations.common``).
+Whatever the engine, the outputs are the same nodes (see ``aiida_limlip.calculations.common``). An MD job that lost
+atoms or blew up is run once more with half the time step (:func:`halved_timestep`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ from ..runner.tasks import get_task
 from .common import DEFAULT_OPTIONS, FreshCodeMixin, codes_by_engine, describe_failure
 from .dft import load_pseudo_family
 from .labelling import LabellingWorkChain
+
+#: Exit statuses of an MD job (both engines) that a smaller time step can cure: lost atoms, a temperature blow-up.
+MD_RETRY_STATUSES = (331, 340)
+
+#: MD parameters counted in steps: doubled with a halved time step, so that the run covers the same times.
+STEP_COUNTS = ('steps', 'ramp_steps', 'equilibration_steps', 'thermo_interval', 'frame_interval')
+
+
+def halved_timestep(parameters: dict) -> dict:
+    """Return the MD ``parameters`` with half the time step and twice the steps (the same simulated times)."""
+    full = get_task('md').validate(parameters)
+    changed = {'timestep': full['timestep'] / 2}
+    changed.update({key: 2 * full[key] for key in STEP_COUNTS if full.get(key)})
+    return {**parameters, **changed}
+
 
 #: 1 eV/Å in Ry/bohr, for pw.x's force threshold.
 EV_PER_ANGSTROM_TO_RY_PER_BOHR = 1.0 / 25.71104309541616
@@ -213,6 +229,13 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         spec.input('engine', valid_type=orm.Str, help='Who evaluates: `ase` (limlip-runner), `lammps` or `pw` (DFT).')
         spec.input('task', valid_type=orm.Str, help='The runner task: singlepoint, relax, md or neb.')
         spec.input(
+            'retry_md',
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(True),
+            help='Run an MD job that lost atoms or blew up (exit 331, 340) once more with half the time step (fs) and '
+            'twice the steps.',
+        )
+        spec.input(
             'parameters',
             valid_type=orm.Dict,
             required=False,
@@ -254,7 +277,7 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
             },
         )
         spec.inputs.validator = validate_inputs
-        spec.outline(cls.run_jobs, cls.collect)
+        spec.outline(cls.run_jobs, cls.retry_md, cls.collect)
         define_evaluation_outputs(spec)
         spec.exit_code(401, 'ERROR_JOB_FAILED', message='The evaluation failed: {message}')
 
@@ -310,6 +333,25 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
             f'{node.process_label}<{node.pk}>'
         )
         return ToContext(**{'jobs.pw': node})
+
+    def retry_md(self):
+        """Run once more, with half the time step, each MD job that lost atoms or blew up."""
+        if self.inputs.task.value != 'md' or not self.inputs.retry_md.value:
+            return
+        for key, node in sorted(dict(self.ctx.jobs).items()):
+            if node.exit_status not in MD_RETRY_STATUSES:
+                continue
+            builder = node.get_builder_restart()
+            given = node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {}
+            parameters = halved_timestep(given)
+            builder.parameters = orm.Dict(parameters)
+            builder.metadata.call_link_label = f'{self.inputs.engine.value}_{key}_half_timestep'
+            retry = self.submit(builder)
+            self.report(
+                f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}; running `{key}` '
+                f'again with a time step of {parameters["timestep"]:g} fs in {retry.process_label}<{retry.pk}>'
+            )
+            self.to_context(**{f'jobs.{key}': retry})
 
     def collect(self):
         """Attach the outputs of every job, keyed by label; fail without outputs if any job failed."""

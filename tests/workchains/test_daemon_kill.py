@@ -66,6 +66,8 @@ def test_a_benchmark_survives_a_killed_daemon(started_daemon_client, runner_code
         )
 
     wait_for(elastic_job_running, 300, 'a running job of the elastic constants')
+    elastic = node.base.links.get_outgoing(link_label_filter='elastic_SNAP').one().node
+    running = {job.pk: job.get_job_id() for job in jobs_of(elastic) if job.get_job_id() and not job.is_terminated}
     killed = kill_daemon(started_daemon_client)
     assert not any(psutil.pid_exists(pid) for pid in killed)
     assert not node.is_terminated
@@ -76,6 +78,8 @@ def test_a_benchmark_survives_a_killed_daemon(started_daemon_client, runner_code
     assert node.outputs.table['values']['SNAP'] == reference.outputs.table['values']['SNAP']
     jobs, reference_jobs = jobs_of(node), jobs_of(reference)
     assert len(jobs) == len(reference_jobs) and all(job.is_finished_ok for job in jobs)
-    # Every job was submitted once: one job id each, and the same number of processes in both graphs.
+    # Every job was submitted once: the jobs that ran when the daemon died kept their scheduler job id (picked up,
+    # not submitted again), and both graphs have as many processes.
+    assert {pk: orm.load_node(pk).get_job_id() for pk in running} == running
     assert len({job.get_job_id() for job in jobs}) == len(jobs)
     assert len(node.called_descendants) == len(reference.called_descendants)

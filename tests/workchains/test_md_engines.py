@@ -246,3 +246,40 @@ def test_ensemble_errors_fail_before_submission(codes, snap_potential, lammps_po
     with pytest.raises(ValueError, match='must have the same species'):
         builder.update(**inputs, structures={'a': cell(2)}, task=orm.Str('md'))
         check_builder(builder)
+
+
+def test_halved_timestep_keeps_the_simulated_times():
+    from aiida_limlip.workchains.evaluation import halved_timestep
+
+    given = {'temperature': 900.0, 'timestep': 3.0, 'steps': 200, 'thermo_interval': 10, 'frame_interval': 50}
+    assert halved_timestep(given) == {
+        **given,
+        'timestep': 1.5,
+        'steps': 400,
+        'thermo_interval': 20,
+        'frame_interval': 100,
+    }
+    # Defaults count too: 1 fs and 10 steps between records become 0.5 fs and 20.
+    assert halved_timestep({'steps': 10}) == {'steps': 20, 'timestep': 0.5, 'thermo_interval': 20}
+
+
+@pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
+def test_a_blown_up_md_run_is_retried_with_half_the_time_step(codes, snap_potential, engine_name):
+    """16 atoms of SNAP Li at 900 K with a 30 fs time step blow up within 5 steps (measured); at 15 fs and twice the
+    steps they run through. The evaluation reports the retry and returns the second run's records."""
+    parameters = {
+        'ensemble': 'nvt_langevin',
+        'temperature': 900.0,
+        'timestep': 30.0,
+        'steps': 100,
+        'thermo_interval': 5,
+    }
+    outputs, node = run_md(codes, snap_potential, cell(2, a=3.49), parameters, engine_name)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    first, second = sorted(node.called, key=lambda job: job.ctime)
+    assert first.exit_status in (331, 340), first.exit_message  # lost atoms (LAMMPS) or a temperature blow-up
+    assert second.is_finished_ok and second.inputs.parameters['timestep'] == 15.0
+    thermo = outputs['thermo']['cell']
+    assert thermo.get_array('time')[-1] == pytest.approx(100 * 30.0 / 1000)  # the same 3 ps, in 200 steps
+    report = ' '.join(log.message for log in orm.Log.collection.get_logs_for(node))
+    assert 'again with a time step of 15 fs' in report
