@@ -74,7 +74,7 @@ if ! as_postgres pg_isready -q 2>/dev/null; then
 fi
 as_postgres pg_isready
 
-step "RabbitMQ (consumer_timeout disabled so long workflows are not killed)"
+step "RabbitMQ (consumer_timeout disabled so long workflows are not killed; on the loopback interface only)"
 RABBIT_CONF=/etc/rabbitmq/advanced.config
 RABBIT_WANT='[{rabbit, [{consumer_timeout, undefined}]}].'
 restart_rabbit=0
@@ -82,7 +82,29 @@ if [[ ! -f $RABBIT_CONF ]] || ! grep -q 'consumer_timeout, undefined' "$RABBIT_C
     echo "$RABBIT_WANT" | $SUDO tee "$RABBIT_CONF" >/dev/null
     restart_rabbit=1
 fi
-if ! $SUDO rabbitmqctl -q status >/dev/null 2>&1; then
+# AMQP (5672) on loopback only. The node keeps its name, rabbit@<host>: renaming it (to bind everything through
+# rabbit@localhost) left the old node running and the new one unable to start. The port mapper (epmd, 4369) and the
+# node's distribution port (25672) follow to loopback where the host name resolves to a loopback address, as the CLI
+# tools reach the node through that name.
+RABBIT_ENV=/etc/rabbitmq/rabbitmq-env.conf
+RABBIT_ENV_WANT="# Written by aiida-limlip's setup_profile.sh: RabbitMQ on the loopback interface only.
+NODE_IP_ADDRESS=127.0.0.1"
+if getent ahostsv4 "$(hostname -s)" | awk '{print $1}' | grep -q '^127\.'; then
+    RABBIT_ENV_WANT="$RABBIT_ENV_WANT
+ERL_EPMD_ADDRESS=127.0.0.1
+SERVER_ADDITIONAL_ERL_ARGS=\"-kernel inet_dist_use_interface {127,0,0,1}\""
+fi
+rebind_rabbit=0
+if [[ "$(cat "$RABBIT_ENV" 2>/dev/null)" != "$RABBIT_ENV_WANT" ]]; then
+    echo "$RABBIT_ENV_WANT" | $SUDO tee "$RABBIT_ENV" >/dev/null
+    rebind_rabbit=1
+fi
+if [[ $rebind_rabbit -eq 1 ]]; then
+    # Stop under the old settings, and the port mapper with it, so that both start again bound to loopback.
+    $SUDO service rabbitmq-server stop >/dev/null 2>&1 || true
+    $SUDO epmd -kill >/dev/null 2>&1 || true
+    $SUDO service rabbitmq-server start
+elif ! $SUDO rabbitmqctl -q status >/dev/null 2>&1; then
     $SUDO service rabbitmq-server start
 elif [[ $restart_rabbit -eq 1 ]]; then
     $SUDO service rabbitmq-server restart
@@ -101,10 +123,12 @@ if [[ $SLURM -eq 1 ]]; then
     fi
     NODE=$(hostname -s)
     # No cgroups (proctrack/linuxproc, task/none): they are not available in every container, and one node needs
-    # no isolation. KillWait 5 s: a job past its time limit is killed soon after.
+    # no isolation. KillWait 5 s: a job past its time limit is killed soon after. NoInAddrAny: the daemons listen on
+    # their own address (127.0.0.1), not on every interface.
     SLURM_CONF="# Written by aiida-limlip's setup_profile.sh --slurm: a one-node cluster of this machine.
 ClusterName=limlip
 SlurmctldHost=$NODE(127.0.0.1)
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 SlurmUser=root
 AuthType=auth/munge
 MpiDefault=none

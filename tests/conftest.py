@@ -34,7 +34,7 @@ TRAINED_MODEL_MODULES = (
 ONE_WORKER_MODULES = ('tests/workchains/test_surface_kinetics.py',)
 
 
-#: The longest tests and units of work (minutes each), started first: the two workers then end together on short
+#: The longest tests and units of work (minutes each), started first: the workers then end together on short
 #: tests instead of one running the smallest campaign alone for its last quarter of an hour (measured: 45.5 min).
 LONG_FIRST = (
     'tests/workchains/test_campaign.py::test_the_smallest_campaign_end_to_end',
@@ -258,16 +258,20 @@ def pw_code(aiida_localhost, tmp_path):
     return get_or_create_code(PW_LABEL, computer, '/usr/bin/pw.x', 'quantumespresso.pw', prepend_text=prepend)
 
 
-def venv_code(aiida_code_installed, label: str, plugin: str | None):
-    """Return the code ``label`` for the executable of that name next to this Python (the venv's bin)."""
+def venv_code(aiida_code_installed, computer, label: str, plugin: str | None):
+    """Return the code ``label@computer`` for the executable of that name next to this Python (the venv's bin).
+
+    By its full label: the Slurm tests make codes of the same names on another computer.
+    """
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
     try:
-        return orm.load_code(label)
+        return orm.load_code(f'{label}@{computer.label}')
     except NotExistent:
         return aiida_code_installed(
             label=label,
+            computer=computer,
             default_calc_job_plugin=plugin,
             filepath_executable=str(pathlib.Path(sys.executable).parent / label),
             prepend_text=f'export OMP_NUM_THREADS={TRAINING_THREADS}',
@@ -278,21 +282,21 @@ def venv_code(aiida_code_installed, label: str, plugin: str | None):
 def dp_code(aiida_localhost, aiida_code_installed):
     """Return the deepmd-kit ``dp`` code."""
     aiida_localhost.set_minimum_job_poll_interval(0.1)
-    return venv_code(aiida_code_installed, 'dp', 'limlip.deepmd.train')
+    return venv_code(aiida_code_installed, aiida_localhost, 'dp', 'limlip.deepmd.train')
 
 
 @pytest.fixture
 def nequip_train_code(aiida_localhost, aiida_code_installed):
     """Return the ``nequip-train`` code."""
     aiida_localhost.set_minimum_job_poll_interval(0.1)
-    return venv_code(aiida_code_installed, 'nequip-train', 'limlip.nequip.train')
+    return venv_code(aiida_code_installed, aiida_localhost, 'nequip-train', 'limlip.nequip.train')
 
 
 @pytest.fixture
 def nequip_compile_code(aiida_localhost, aiida_code_installed):
     """Return the ``nequip-compile`` code."""
     aiida_localhost.set_minimum_job_poll_interval(0.1)
-    return venv_code(aiida_code_installed, 'nequip-compile', 'limlip.nequip.compile')
+    return venv_code(aiida_code_installed, aiida_localhost, 'nequip-compile', 'limlip.nequip.compile')
 
 
 def snap_labelled_frames(snap_spec, count: int = 16) -> list:
@@ -346,7 +350,7 @@ def lmp_code(aiida_localhost, aiida_code_installed):
 
     aiida_localhost.set_minimum_job_poll_interval(0.1)
     try:
-        return orm.load_code('lmp')
+        return orm.load_code(f'lmp@{aiida_localhost.label}')
     except NotExistent:
         return aiida_code_installed(
             label='lmp',

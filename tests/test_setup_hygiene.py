@@ -1,4 +1,4 @@
-"""Facts of the set-up that keep a machine safe: credentials, database roles and the database bound to localhost.
+"""Facts of the set-up that keep a machine safe: credentials, database roles, services bound to localhost.
 
 These check what ``setup_profile.sh --test-db`` (run by ``run_tests.sh``) left on this machine.
 """
@@ -18,9 +18,23 @@ import pytest
 from .conftest import LIMLIP_HOME, read_test_db_credentials
 
 REPO = pathlib.Path(__file__).parent.parent
-#: Services that must listen on localhost only. RabbitMQ (5672, 25672, epmd 4369) still listens on every interface
-#: (Debian's default; its `guest` user may log in from localhost only): binding it is an open item.
-SERVICE_PORTS = {5432: 'PostgreSQL'}
+
+
+def host_name_is_loopback() -> bool:
+    """Whether this machine's short host name resolves to a loopback address (then epmd and the node's distribution
+    port are bound to loopback too; the CLI tools reach the node through that name)."""
+    import socket
+
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(socket.gethostname().split('.')[0])).is_loopback
+    except OSError:
+        return False
+
+
+#: Services that must listen on localhost only (as set up by setup_profile.sh; Slurm with --slurm).
+SERVICE_PORTS = {5432: 'PostgreSQL', 5672: 'RabbitMQ (AMQP)', 6817: 'slurmctld', 6818: 'slurmd'}
+if host_name_is_loopback():
+    SERVICE_PORTS.update({4369: 'epmd (RabbitMQ)', 25672: 'RabbitMQ (Erlang distribution)'})
 
 
 def listening_addresses() -> dict[int, set[str]]:

@@ -88,23 +88,28 @@ def test_a_labelling_batch_through_slurm(slurm_computer, li_family):
 
 
 @pytest.mark.slow
-def test_a_training_killed_by_the_slurm_walltime_restarts(slurm_computer, snap_labelled_set):
-    """A NequIP training longer than its 1-minute Slurm time limit: Slurm kills it (no potential, exit 320), the
-    restart work chain continues from its checkpoint as a second Slurm job, which finishes and is parsed."""
+def test_a_training_killed_by_the_slurm_walltime_is_restarted(slurm_computer, snap_labelled_set):
+    """A NequIP training far longer than its 1-minute Slurm time limit: Slurm kills it (TIMEOUT), the job is parsed as
+    killed (exit 320, no potential, its learning curve kept), and the restart work chain continues from its checkpoint
+    in a second Slurm job, which Slurm kills again; two jobs are allowed, so the work chain then stops (401).
+
+    Finishing in the second job would depend on the epoch rate, which varies twofold with the load; the continuation
+    to the end is tested on the direct scheduler (tests/workchains/test_training_restarts.py).
+    """
     code = slurm_code(slurm_computer, 'nequip-train', venv_executable('nequip-train'), 'limlip.nequip.train')
     inputs = {
         'code': code,
         'training_set': snap_labelled_set,
-        'parameters': orm.Dict({**TINY_NEQUIP, 'max_epochs': 70}),
+        'parameters': orm.Dict({**TINY_NEQUIP, 'max_epochs': 100000}),
         'metadata': {'options': {'max_wallclock_seconds': 60}},
     }
-    results, node = engine.run_get_node(NequipTrainingBaseWorkChain, training=inputs)
-    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
-    jobs = sorted(assert_ran_through_slurm(node), key=lambda job: job.ctime)
-    assert len(jobs) >= 2, 'the first job was not killed: raise max_epochs'
+    _, node = engine.run_get_node(NequipTrainingBaseWorkChain, training=inputs, max_iterations=orm.Int(2))
+    assert node.exit_status == NequipTrainingBaseWorkChain.exit_codes.ERROR_MAXIMUM_ITERATIONS_EXCEEDED.status
+    first, second = sorted(assert_ran_through_slurm(node), key=lambda job: job.ctime)
     killed = NequipTrainingCalculation.exit_codes.ERROR_OUT_OF_WALLTIME.status
-    assert [job.exit_status for job in jobs] == [killed] * (len(jobs) - 1) + [0]
-    assert '#SBATCH --time=00:01:00' in jobs[0].base.repository.get_object_content('_aiidasubmit.sh')
-    assert jobs[1].inputs.parent_folder.uuid == jobs[0].outputs.remote_folder.uuid
-    assert results['learning_curve'].get_array('epoch')[-1] == 69
-    assert results['potential'].base.attributes.get('parameters')['finished'] is True
+    assert first.exit_status == second.exit_status == killed
+    assert '#SBATCH --time=00:01:00' in first.base.repository.get_object_content('_aiidasubmit.sh')
+    assert 'potential' not in first.outputs
+    assert second.inputs.parent_folder.uuid == first.outputs.remote_folder.uuid
+    last_of_first = first.outputs.learning_curve.get_array('epoch')[-1]
+    assert 0 < second.outputs.learning_curve.get_array('epoch')[0] <= last_of_first + 1  # continued, not restarted
