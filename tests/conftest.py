@@ -20,7 +20,7 @@ pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 
 #: The test modules that use the session's trained models (``tiny_potentials``, 2.5 min to train). ``run_tests.sh``
-#: runs the suite on two pytest-xdist workers, each with its own throw-away profile and its own session fixtures. The
+#: runs the suite on pytest-xdist workers, each with its own throw-away profile and its own session fixtures. The
 #: tests of the NequIP models form one unit of work and those of the DeePMD model another, so each model is trained
 #: once (:func:`trained_model_scope`). One unit for all of them (~2000 s) was longer than half the suite; each worker
 #: training every model cost ~200 s more of both cores (41.7 min of pytest).

@@ -341,8 +341,12 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         for key, node in sorted(dict(self.ctx.jobs).items()):
             if node.exit_status not in MD_RETRY_STATUSES:
                 continue
-            builder = node.get_builder_restart()
             given = node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {}
+            full = get_task('md').validate(given)
+            limit, start = full['max_temperature'], full['initial_temperature']
+            if limit is not None and limit <= max(full['temperature'], start or 0.0):
+                continue  # a limit below the target temperature stops any run: no time step can cure that
+            builder = node.get_builder_restart()
             parameters = halved_timestep(given)
             builder.parameters = orm.Dict(parameters)
             builder.metadata.call_link_label = f'{self.inputs.engine.value}_{key}_half_timestep'

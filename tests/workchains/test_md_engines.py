@@ -87,6 +87,11 @@ def test_nvt_holds_the_temperature(codes, snap_potential):
     assert temperature['samples'] == 251  # steps 500..3000 every 10
 
 
+@pytest.mark.skipif(
+    not os.environ.get('LIMLIP_LONG_TESTS'),
+    reason='2.5 min beside the suite, beyond the CI budget, and checked also by test_finite_temperature.py::'
+    'test_engines_agree_at_room_temperature; LIMLIP_LONG_TESTS=1 runs it',
+)
 def test_npt_engines_agree(codes, snap_potential):
     """NPT at 0 GPa and 300 K in both engines, 54 atoms.
 

@@ -25,6 +25,19 @@ def reports(node) -> str:
     return '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
 
 
+def check_restarted_jobs(node, counter: str) -> list:
+    """Return the jobs of ``node`` in order, after checking it finished and restarted at least once; a failure shows
+    the first and last ``counter`` (epoch or step) of each job's learning curve."""
+    jobs = sorted(node.called, key=lambda job: job.ctime)
+    ranges = [
+        list(job.outputs.learning_curve.get_array(counter)[[0, -1]]) if 'learning_curve' in job.outputs else None
+        for job in jobs
+    ]
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}; {counter}s of each job: {ranges}'
+    assert len(jobs) >= 2, f'the limit did not kill the first job ({counter}s {ranges}): lower CPU_LIMIT'
+    return jobs
+
+
 @pytest.mark.slow
 def test_a_killed_nequip_training_continues_from_its_checkpoint(nequip_train_code, snap_labelled_set):
     """Each job is killed after 20 CPU-s; the next one continues from the last checkpoint until max_epochs.
@@ -39,13 +52,7 @@ def test_a_killed_nequip_training_continues_from_its_checkpoint(nequip_train_cod
         'metadata': {'options': {'prepend_text': CPU_LIMIT.format(seconds=20)}},
     }
     results, node = engine.run_get_node(NequipTrainingBaseWorkChain, training=inputs, max_iterations=orm.Int(8))
-    jobs = sorted(node.called, key=lambda job: job.ctime)
-    epochs = [
-        list(job.outputs.learning_curve.get_array('epoch')[[0, -1]]) if 'learning_curve' in job.outputs else None
-        for job in jobs
-    ]
-    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}; epochs of each job: {epochs}'
-    assert len(jobs) >= 2, 'the limit did not kill the first job: lower CPU_LIMIT'
+    jobs = check_restarted_jobs(node, 'epoch')
     killed = NequipTrainingCalculation.exit_codes.ERROR_OUT_OF_WALLTIME.status
     assert [job.exit_status for job in jobs] == [killed] * (len(jobs) - 1) + [0]
     for before, after in zip(jobs[:-1], jobs[1:], strict=True):
@@ -88,13 +95,7 @@ def test_a_killed_deepmd_training_continues_from_its_checkpoint(dp_code, snap_la
         'metadata': {'options': {'prepend_text': CPU_LIMIT.format(seconds=20)}},
     }
     results, node = engine.run_get_node(DeepmdTrainingBaseWorkChain, training=inputs)
-    jobs = sorted(node.called, key=lambda job: job.ctime)
-    steps = [
-        list(job.outputs.learning_curve.get_array('step')[[0, -1]]) if 'learning_curve' in job.outputs else None
-        for job in jobs
-    ]
-    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}; steps of each job: {steps}'
-    assert len(jobs) >= 2, 'the limit did not kill the first job: lower CPU_LIMIT'
+    jobs = check_restarted_jobs(node, 'step')
     for before, after in zip(jobs[:-1], jobs[1:], strict=True):
         assert after.inputs.parent_folder.uuid == before.outputs.remote_folder.uuid
         assert after.outputs.learning_curve.get_array('step')[0] > 0  # continued from a checkpoint
