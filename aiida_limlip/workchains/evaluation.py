@@ -41,15 +41,24 @@ from .dft import load_pseudo_family
 from .labelling import LabellingWorkChain
 
 #: Exit statuses of an MD job (both engines) that a smaller time step can cure: lost atoms, a temperature blow-up.
-MD_RETRY_STATUSES = (331, 340)
+MD_RETRY_STATUSES = tuple(
+    LammpsCalculation.exit_codes[name].status for name in ('ERROR_LOST_ATOMS', 'ERROR_TEMPERATURE_BLOWUP')
+)
 
 #: MD parameters counted in steps: doubled with a halved time step, so that the run covers the same times.
 STEP_COUNTS = ('steps', 'ramp_steps', 'equilibration_steps', 'thermo_interval', 'frame_interval')
 
 
-def halved_timestep(parameters: dict) -> dict:
-    """Return the MD ``parameters`` with half the time step and twice the steps (the same simulated times)."""
+def halved_timestep(parameters: dict) -> dict | None:
+    """Return the MD ``parameters`` with half the time step and twice the steps (the same simulated times).
+
+    ``None`` if no time step can help: a ``max_temperature`` at or below the target (or initial) temperature stops
+    any run.
+    """
     full = get_task('md').validate(parameters)
+    limit, start = full['max_temperature'], full['initial_temperature']
+    if limit is not None and limit <= max(full['temperature'], start or 0.0):
+        return None
     changed = {'timestep': full['timestep'] / 2}
     changed.update({key: 2 * full[key] for key in STEP_COUNTS if full.get(key)})
     return {**parameters, **changed}
@@ -341,13 +350,10 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         for key, node in sorted(dict(self.ctx.jobs).items()):
             if node.exit_status not in MD_RETRY_STATUSES:
                 continue
-            given = node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {}
-            full = get_task('md').validate(given)
-            limit, start = full['max_temperature'], full['initial_temperature']
-            if limit is not None and limit <= max(full['temperature'], start or 0.0):
-                continue  # a limit below the target temperature stops any run: no time step can cure that
+            parameters = halved_timestep(node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {})
+            if parameters is None:
+                continue
             builder = node.get_builder_restart()
-            parameters = halved_timestep(given)
             builder.parameters = orm.Dict(parameters)
             builder.metadata.call_link_label = f'{self.inputs.engine.value}_{key}_half_timestep'
             retry = self.submit(builder)

@@ -22,6 +22,7 @@ from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_han
 
 from ..calculations.deepmd import DeepmdTrainingCalculation
 from ..calculations.nequip import NequipTrainingCalculation
+from ..calculations.training import TrainingCalculation
 from .common import FreshCodeMixin
 
 #: The learning rate of the retry after a divergence is the first one divided by this.
@@ -88,7 +89,7 @@ class TrainingBaseWorkChain(FreshCodeMixin, BaseRestartWorkChain):
 
     # -- handlers ---------------------------------------------------------------------------------------------------
 
-    @process_handler(priority=500, exit_codes=NequipTrainingCalculation.exit_codes.ERROR_OUT_OF_WALLTIME)
+    @process_handler(priority=500, exit_codes=TrainingCalculation.exit_codes.ERROR_OUT_OF_WALLTIME)
     def handle_killed(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
         """Continue from the last checkpoint of the killed job, if it got further than the attempt before."""
         unit, done = self.progress(node)
@@ -102,7 +103,7 @@ class TrainingBaseWorkChain(FreshCodeMixin, BaseRestartWorkChain):
         )
         return ProcessHandlerReport(True)
 
-    @process_handler(priority=400, exit_codes=NequipTrainingCalculation.exit_codes.ERROR_DIVERGED)
+    @process_handler(priority=400, exit_codes=TrainingCalculation.exit_codes.ERROR_DIVERGED)
     def handle_diverged(self, node: orm.CalcJobNode) -> ProcessHandlerReport:
         """Retry once from scratch with a lower learning rate; fail if that diverges too."""
         current = self.learning_rate()

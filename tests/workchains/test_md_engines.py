@@ -266,6 +266,9 @@ def test_halved_timestep_keeps_the_simulated_times():
     }
     # Defaults count too: 1 fs and 10 steps between records become 0.5 fs and 20.
     assert halved_timestep({'steps': 10}) == {'steps': 20, 'timestep': 0.5, 'thermo_interval': 20}
+    # A temperature limit at or below the target stops any run: no retry.
+    assert halved_timestep({'temperature': 900.0, 'max_temperature': 400.0}) is None
+    assert halved_timestep({'temperature': 100.0, 'initial_temperature': 600.0, 'max_temperature': 500.0}) is None
 
 
 @pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
