@@ -159,6 +159,34 @@ def fit_cubic_tensor(
     }
 
 
+def fit_tetragonal_shear(
+    components: Sequence[int],
+    magnitudes: Sequence[float],
+    stresses: np.ndarray,
+    reference_stress: np.ndarray | None = None,
+) -> dict:
+    """Fit C11, C12 and the tetragonal shear constant C' = (C11 - C12)/2 of a cubic crystal from xx strains only.
+
+    A third of the cost of :func:`fit_cubic_tensor` (no shear strains, whose lower symmetry costs DFT the most
+    k-points): for convergence studies of C', the smallest and least converged constant of bcc metals.
+
+    Returns
+    -------
+    dict
+        ``C11``, ``C12``, ``C_prime`` (GPa), ``r2``, ``max_residual`` (GPa).
+
+    Raises
+    ------
+    ValueError
+        If other components than 0 are given, or fewer than two distinct strains.
+    """
+    if set(np.asarray(components, dtype=int)) != {0}:
+        raise ValueError(f'a tetragonal-shear fit uses strain component 0 (xx) only, got {sorted(set(components))}')
+    slopes, r2, worst = _fit_columns(components, magnitudes, stresses, reference_stress, (0,))
+    c11, c12 = float(slopes[0][0]), float(np.mean(slopes[0][1:3]))
+    return {'C11': c11, 'C12': c12, 'C_prime': (c11 - c12) / 2, 'r2': r2, 'max_residual': worst}
+
+
 def fit_strains(
     components: Sequence[int],
     magnitudes: Sequence[float],

@@ -54,3 +54,22 @@ def assemble_benchmark(reference: orm.Str, **nodes) -> dict:
             )
             outputs['figure'] = orm.SinglefileData(path)
     return outputs
+
+
+@calcfunction
+def assemble_dft_column(**results: orm.Dict) -> orm.Dict:
+    """Return a DFT column of Table 1 (row key to value) from the ``results`` of pw.x property work chains.
+
+    Inputs by property name: ``eos``, ``elastic``, ``vacancy``, ``surfaces`` (any subset), and ``shear``: the
+    results of an xx-strain-only elastic run (``strain_components: [0]``), converged in k separately, whose C11 and
+    C12 replace those of ``elastic``; the anisotropy is then recomputed with ``elastic``'s C44. The output is what
+    ``BenchmarkWorkChain`` takes as ``dft_reference``, and every value traces back to the work chain that made it.
+    """
+    results = {name: node.get_dict() for name, node in results.items()}
+    shear = results.pop('shear', None)
+    values, _ = tables.column_values(results)
+    if shear is not None:
+        values.update(C11=shear['C11'], C12=shear['C12'])
+        if values.get('C44') is not None:
+            values['zener_anisotropy'] = 2 * values['C44'] / (shear['C11'] - shear['C12'])
+    return orm.Dict({key: float(value) for key, value in values.items() if value is not None})

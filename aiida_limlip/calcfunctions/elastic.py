@@ -53,6 +53,8 @@ def fit_elastic_constants(frames: FrameSetData, strains: orm.Dict) -> dict:
     magnitudes = [strains[label][1] for label in labels]
     stresses = np.array([by_label[label].get_stress(voigt=True) for label in labels]) / GPa
     reference = by_label[REFERENCE].get_stress(voigt=True) / GPa
+    if set(components) == {0}:
+        return _tetragonal_shear(components, magnitudes, stresses, reference)
     try:
         fit = elastic.fit_strains(components, magnitudes, stresses, reference_stress=reference)
         moduli = elastic.derived_moduli(np.array(fit['symmetric_tensor']))
@@ -92,3 +94,27 @@ def fit_elastic_constants(frames: FrameSetData, strains: orm.Dict) -> dict:
         )
     outputs['bulk_modulus'] = quantity(moduli['bulk_modulus_hill'], 'GPa', 'bulk_modulus', 'Hill bulk modulus')
     return outputs
+
+
+def _tetragonal_shear(components, magnitudes, stresses, reference) -> dict:
+    """Return the outputs of an xx-strain-only fit: C11, C12 and C' = (C11 - C12)/2, no tensor."""
+    try:
+        fit = elastic.fit_tetragonal_shear(components, magnitudes, stresses, reference_stress=reference)
+    except ValueError as exception:
+        return ExitCode(411, f'the elastic fit failed: {exception}')
+    results = {
+        'C11': fit['C11'],
+        'C12': fit['C12'],
+        'C_prime': fit['C_prime'],
+        'fit_r2_min': float(min(fit['r2'])),
+        'fit_max_residual': fit['max_residual'],
+        'reference_pressure': float(-np.mean(reference[:3])),
+        'number_of_strains': len(components),
+    }
+    units = {key: 'GPa' for key in results}
+    units.update(fit_r2_min='1', number_of_strains='1')
+    return {
+        'results': orm.Dict({**results, 'units': units}),
+        'C11': quantity(fit['C11'], 'GPa', 'C11', 'Elastic constant C11'),
+        'C12': quantity(fit['C12'], 'GPa', 'C12', 'Elastic constant C12'),
+    }

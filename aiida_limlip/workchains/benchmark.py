@@ -155,7 +155,7 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
         protocol: str = 'fast',
         test_set: FrameSetData | None = None,
         dft_code: orm.AbstractCode | str | None = None,
-        dft_reference: dict | None = None,
+        dft_reference: dict | orm.Dict | None = None,
         properties: list[str] | None = None,
         dft_properties: list[str] | None = None,
         overrides: dict | None = None,
@@ -182,7 +182,8 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
         if dft_code is not None:
             builder.dft_code = load_code(dft_code, 'quantumespresso.pw')
         if dft_reference is not None:
-            builder.dft_reference = orm.Dict(dft_reference)
+            # A stored Dict (e.g. from ``assemble_dft_column``) is used as it is, keeping its provenance.
+            builder.dft_reference = dft_reference if isinstance(dft_reference, orm.Dict) else orm.Dict(dft_reference)
         builder.protocol = orm.Str(protocol)
         builder.properties = orm.List(list(PROPERTIES) if properties is None else properties)
         builder.dft_properties = orm.List(['elastic'] if dft_properties is None else dft_properties)

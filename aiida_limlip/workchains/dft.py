@@ -71,14 +71,15 @@ def build_pw_base_inputs(
     parameters: dict,
     kpoints_spacing: float,
     options: dict | None = None,
+    mesh: list[int] | None = None,
 ) -> dict:
     """Return the inputs of a ``PwBaseWorkChain`` SCF on ``structure``.
 
-    The k-mesh follows :func:`kpoint_mesh` (spacing in 1/Å without 2*pi; one k-point
+    The k-mesh is ``mesh`` if given, else :func:`kpoint_mesh` (spacing in 1/Å without 2*pi; one k-point
     across a vacuum gap).
     """
     kpoints = orm.KpointsData()
-    kpoints.set_kpoints_mesh(kpoint_mesh(structure.get_ase(), kpoints_spacing))
+    kpoints.set_kpoints_mesh(list(mesh) if mesh else kpoint_mesh(structure.get_ase(), kpoints_spacing))
     pseudos = family.get_pseudos(structure=structure)
     num_electrons = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
     return {

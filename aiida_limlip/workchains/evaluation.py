@@ -203,6 +203,8 @@ def build_evaluation_inputs(
         'max_concurrent': orm.Int(dft['max_concurrent']),
         'options': orm.Dict({**dft.get('options', {}), **(options or {})}),
     }
+    if dft.get('kpoints_mesh'):
+        inputs['pw']['kpoints_mesh'] = orm.List(list(dft['kpoints_mesh']))
     return inputs
 
 

@@ -38,6 +38,10 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
             return message
     if inputs['kpoints_spacing'].value <= 0:
         return f'kpoints_spacing must be positive, got {inputs["kpoints_spacing"].value}'
+    if 'kpoints_mesh' in inputs:
+        mesh = inputs['kpoints_mesh'].get_list()
+        if len(mesh) != 3 or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in mesh):
+            return f'kpoints_mesh must be three positive integers, got {mesh}'
     try:
         family = load_pseudo_family(inputs['pseudo_family'].value)
     except ValueError as exception:
@@ -87,6 +91,13 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         )
         spec.input('kpoints_spacing', valid_type=orm.Float, help='Maximum k-point spacing in 1/Å (2*pi not included).')
         spec.input(
+            'kpoints_mesh',
+            valid_type=orm.List,
+            required=False,
+            help='One Monkhorst-Pack mesh (3 integers) for every structure instead of one from kpoints_spacing per '
+            'structure: the strained cells of an equation of state or an elastic fit then share the reference mesh.',
+        )
+        spec.input(
             'structure_parameters',
             valid_type=orm.Dict,
             required=False,
@@ -130,8 +141,9 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         protocol
             Protocol name; see :meth:`get_available_protocols`.
         overrides
-            Merged recursively into the protocol: ``parameters``, ``kpoints_spacing``, ``pseudo_family``,
-            ``max_concurrent``, ``options``, ``structure_parameters`` (e.g. the output of ``ConvergenceWorkChain``).
+            Merged recursively into the protocol: ``parameters``, ``kpoints_spacing``, ``kpoints_mesh``,
+            ``pseudo_family``, ``max_concurrent``, ``options``, ``structure_parameters`` (e.g. the output of
+            ``ConvergenceWorkChain``).
         config_classes
             Structure label to configuration class.
 
@@ -151,6 +163,8 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         builder.pseudo_family = orm.Str(family.label)
         builder.parameters = orm.Dict(inputs['parameters'])
         builder.kpoints_spacing = orm.Float(inputs['kpoints_spacing'])
+        if inputs.get('kpoints_mesh'):
+            builder.kpoints_mesh = orm.List(list(inputs['kpoints_mesh']))
         builder.max_concurrent = orm.Int(inputs['max_concurrent'])
         builder.options = orm.Dict(inputs.get('options', {}))
         if inputs.get('structure_parameters'):
@@ -192,7 +206,13 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             structure = self.inputs.structures[label]
             parameters = recursive_merge(self.inputs.parameters.get_dict(), overrides.get(label, {}))
             inputs = build_pw_base_inputs(
-                self.inputs.code, structure, self.ctx.family, parameters, self.inputs.kpoints_spacing.value, options
+                self.inputs.code,
+                structure,
+                self.ctx.family,
+                parameters,
+                self.inputs.kpoints_spacing.value,
+                options,
+                mesh=self.inputs.kpoints_mesh.get_list() if 'kpoints_mesh' in self.inputs else None,
             )
             inputs['metadata'] = {'call_link_label': f'scf_{label}', 'label': label}
             self.ctx.running[label] = self.submit(PwBaseWorkChain, **inputs).pk

@@ -12,6 +12,7 @@ from aiida_limlip.analysis.elastic import (
     derived_moduli,
     fit_cubic_tensor,
     fit_elastic_tensor,
+    fit_tetragonal_shear,
     strain_matrix,
     strain_set,
 )
@@ -98,3 +99,17 @@ def test_cubic_fit_from_two_strain_directions():
         fit_cubic_tensor([0, 0, 1, 1], [0.01, -0.01, 0.01, -0.01], np.zeros((4, 6)))
     with pytest.raises(ValueError, match='at least two distinct strains'):
         fit_cubic_tensor([0, 0, 3, 3], [0.01, 0.01, 0.01, -0.01], np.zeros((4, 6)))
+
+
+def test_tetragonal_shear_from_xx_strains_alone():
+    """xx strains give C11, C12 and C' = (C11 - C12)/2 despite a quadratic response; other strains are refused."""
+    tensor = cubic_tensor(14.8, 13.1, 10.4)
+    pairs = strain_set([0.01], components=[0])
+    # A second-order term (third-order constants, here -100 GPa) is even in the strain: both signs cancel it.
+    stresses = np.array([tensor[:, c] * m - 100 * m**2 for c, m in pairs]) - 0.02
+    result = fit_tetragonal_shear([0, 0], [m for _, m in pairs], stresses, reference_stress=[-0.02] * 6)
+    assert result['C11'] == pytest.approx(14.8, abs=1e-9)
+    assert result['C12'] == pytest.approx(13.1, abs=1e-9)
+    assert result['C_prime'] == pytest.approx(0.85, abs=1e-9)
+    with pytest.raises(ValueError, match='component 0 \\(xx\\) only'):
+        fit_tetragonal_shear([0, 3], [0.01, 0.01], np.zeros((2, 6)))

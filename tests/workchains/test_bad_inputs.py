@@ -94,6 +94,11 @@ CASES = [
         'impossible Miller index',
     ),
     ('zero-strain', lambda f: prop(ElasticConstantsWorkChain, f, {'strain_magnitudes': [0.0]}), 'non-zero strain'),
+    (
+        'shear-strain-alone',
+        lambda f: prop(ElasticConstantsWorkChain, f, {'strain_components': [3]}),
+        'strain_components must be all six',
+    ),
     ('phonon-supercell-0', lambda f: prop(PhononWorkChain, f, {'supercell': [0, 5, 5]}), 'repeats must be positive'),
     (
         'vacancy-supercell-2.5',
@@ -112,6 +117,11 @@ CASES = [
         'negative-kspacing',
         lambda f: LabellingWorkChain.get_builder_from_protocol(f.pw, {'a': li()}, overrides={'kpoints_spacing': -0.1}),
         'kpoints_spacing must be positive',
+    ),
+    (
+        'two-number-kmesh',
+        lambda f: LabellingWorkChain.get_builder_from_protocol(f.pw, {'a': li()}, overrides={'kpoints_mesh': [8, 8]}),
+        'kpoints_mesh must be three positive integers',
     ),
     ('runner-unknown-task', lambda f: runner_job(f, task=orm.Str('phonopy')), 'unknown runner task'),
     ('runner-unknown-parameter', lambda f: runner_job(f, parameters=orm.Dict({'fmx': 0.1})), 'unknown parameter'),

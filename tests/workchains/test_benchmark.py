@@ -120,3 +120,27 @@ def test_column_values_centre_the_energy_of_another_energy_zero():
     assert values['lattice_constant'] == 3.5 and 'centred' in notes[0]
     values, notes = column_values({'errors': {**errors, 'energy_offset': 1.0}})
     assert values['energy_rmse'] == 1000.0 and not notes
+
+
+def test_a_dft_column_from_pw_results_keeps_its_provenance(runner_code, snap_potential):
+    """assemble_dft_column: rows from the results of DFT work chains; a converged xx-only run replaces C11 and C12
+    and the anisotropy follows; the column, given as dft_reference, links back to every results node."""
+    from aiida_limlip.calcfunctions.benchmark import assemble_dft_column
+
+    results = {
+        'eos': orm.Dict({'lattice_constant': 3.435, 'bulk_modulus': 13.93}),
+        'elastic': orm.Dict({'C11': 15.88, 'C12': 12.79, 'C44': 10.02, 'zener_anisotropy': 6.49}),
+        'shear': orm.Dict({'C11': 14.9, 'C12': 13.2, 'C_prime': 0.85}),
+        'vacancy': orm.Dict({'vacancy_formation_energy': 0.52}),
+        'surfaces': orm.Dict({'surface_energies': {'100': 0.029, '110': 0.031, '111': 0.033}}),
+    }
+    column = assemble_dft_column(**results)
+    assert column['C11'] == 14.9 and column['C12'] == 13.2 and column['C44'] == 10.02
+    assert column['zener_anisotropy'] == pytest.approx(2 * 10.02 / (14.9 - 13.2))
+    assert column['lattice_constant'] == 3.435 and column['surface_energy_111'] == 0.033
+    sources = {link.link_label: link.node.pk for link in column.creator.base.links.get_incoming().all()}
+    assert sources == {name: node.pk for name, node in results.items()}
+    builder = BenchmarkWorkChain.get_builder_from_protocol(
+        runner_code, orm.StructureData(ase=bulk('Li', 'bcc', a=3.45)), {'SNAP': snap_potential}, dft_reference=column
+    )
+    assert builder.dft_reference.pk == column.pk

@@ -4,6 +4,7 @@ import pytest
 from aiida import engine, orm
 from ase.build import bulk
 
+from aiida_limlip.workchains.dft import kpoint_mesh
 from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
 from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
 
@@ -29,6 +30,13 @@ def test_pw_lattice_constant_bulk_modulus_and_elastic_constants(pw_code, li_fami
     )
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
     assert 'relax' not in node.inputs  # the runner's relaxation is for potentials only
+    # Every volume on the input cell's mesh (14^3 at 0.03 1/Å), though ceil(|b|/spacing) would differ at ±4 %.
+    meshes = {
+        tuple(calc.inputs.kpoints.get_kpoints_mesh()[0])
+        for calc in node.called_descendants
+        if calc.process_label == 'PwCalculation'
+    }
+    assert meshes == {tuple(kpoint_mesh(structure.get_ase(), 0.03))} == {(14, 14, 14)}
     assert eos['lattice_constant'].value == pytest.approx(PAPER['a0'], rel=0.005)
     assert eos['bulk_modulus'].value == pytest.approx(PAPER['B'], rel=0.10)
 

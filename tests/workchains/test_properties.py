@@ -74,6 +74,31 @@ def test_elastic_constants_match_direct_central_differences(runner_code, snap_po
     assert len(rows) == 1 and rows[0]['C44'] == results['C44'] and rows[0]['units']['C44'] == 'GPa'
 
 
+def test_xx_strains_alone_give_the_tetragonal_shear(runner_code, snap_potential):
+    """strain_components [0]: C11, C12 and C' = (C11 - C12)/2 from xx strains only, as the central differences."""
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A_SNAP, cubic=True))
+    builder = ElasticConstantsWorkChain.get_builder_from_protocol(
+        runner_code, structure, snap_potential, overrides={'strain_magnitudes': [0.005], 'strain_components': [0]}
+    )
+    outputs, node = run_ok(builder)
+    results = outputs['results']
+    atoms = bulk('Li', 'bcc', a=A_SNAP, cubic=True)
+    stresses = []
+    for eps in (0.005, -0.005):
+        strained = atoms.copy()
+        strained.set_cell(atoms.cell @ np.diag([1 + eps, 1, 1]), scale_atoms=True)
+        strained.calc = snap_calculator()
+        stresses.append(strained.get_stress(voigt=True) / GPa)
+    d_xx = (stresses[0] - stresses[1]) / 0.01
+    assert results['number_of_strains'] == 2
+    assert results['C11'] == pytest.approx(d_xx[0], rel=1e-3)
+    assert results['C12'] == pytest.approx(d_xx[1], rel=1e-3)
+    assert results['C_prime'] == pytest.approx((d_xx[0] - d_xx[1]) / 2, rel=1e-3)
+    assert 'C44' not in results and 'C44' not in outputs and 'elastic_tensor' not in outputs
+    report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
+    assert "C' =" in report and 'xx strains only' in report
+
+
 @pytest.mark.slow
 def test_vacancy_formation_energy_matches_direct_relaxation(runner_code, snap_potential):
     """E_v of the 54-site cell agrees with a direct ASE BFGS relaxation of an independently built supercell."""

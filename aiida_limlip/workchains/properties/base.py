@@ -20,6 +20,7 @@ from ...data.potential import PotentialData
 from ...protocols import ProtocolMixin
 from ...runner.tasks import get_task
 from ..common import FreshCodeMixin, check_builder, describe_failure
+from ..dft import kpoint_mesh
 from ..evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 
@@ -40,6 +41,8 @@ class PropertyWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
 
     #: The runner task of the property's batch (``singlepoint``, ``relax``, ``md`` or ``neb``).
     _evaluation_task = 'relax'
+    #: Whether pw.x evaluates every cell on the input structure's k-mesh (deformations of one crystal).
+    _dft_shared_mesh = False
     #: Name of the structures being evaluated, for messages (e.g. ``strained cells``).
     _batch_name = 'structures'
 
@@ -146,11 +149,23 @@ class PropertyWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             options={**evaluation.get('options', {}), **(options or {})},
             engine=engine,
         )
+        pw = builder.evaluation.pw if builder.evaluation.engine.value == 'pw' else None
+        if cls._dft_shared_mesh and pw is not None and 'kpoints_mesh' not in pw:
+            # One mesh for every deformed cell: a mesh that jumps between them (n = ceil(|b|/spacing) changes with
+            # the cell) adds k-sampling noise to the energy and stress differences the fit is made of.
+            pw.kpoints_mesh = orm.List(kpoint_mesh(structure.get_ase(), pw.kpoints_spacing.value))
         cls.fill_builder(builder, inputs)
         for key, value in property_inputs.items():
             builder[key] = value
         check_builder(builder)
         return builder
+
+    @classmethod
+    def _load_protocol_file(cls) -> dict:
+        """Return the protocol file's data, where ``evaluation.dft_overrides`` is always a known override key."""
+        data = super()._load_protocol_file()
+        data['default_inputs'].setdefault('evaluation', {}).setdefault('dft_overrides', {})
+        return data
 
     @classmethod
     def fill_builder(cls, builder, inputs: dict) -> None:

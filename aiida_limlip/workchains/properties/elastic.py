@@ -21,6 +21,7 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
     """
 
     _protocol_file = 'elastic.yaml'
+    _dft_shared_mesh = True
     _batch_name = 'strained cells'
 
     @classmethod
@@ -36,20 +37,26 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
             'strain_components',
             valid_type=orm.List,
             default=lambda: orm.List(list(range(6))),
-            help='Voigt components strained: all six (full tensor), or [0, 3] (xx and yz; cubic symmetry fills the '
-            'rest, for costly DFT).',
+            help='Voigt components strained: all six (full tensor), [0, 3] (xx and yz; cubic symmetry fills the '
+            "rest, for costly DFT), or [0] (xx only: C11, C12 and C' = (C11 - C12)/2, no C44 nor tensor).",
         )
         spec.outline(cls.generate, cls.run_evaluation, cls.fit)
         spec.output('results', valid_type=orm.Dict, help='C11, C12, C44 (GPa), Zener ratio, VRH moduli, fit quality.')
         spec.output(
             'elastic_tensor',
             valid_type=orm.ArrayData,
+            required=False,
             help='`elastic_tensor` (6x6 Voigt, GPa, symmetrised), `raw_tensor`, `strains`, `stresses` (GPa).',
         )
         for key in ('C11', 'C12', 'C44'):
             spec.output(key, valid_type=orm.Float, required=False, help=f'Elastic constant {key} (GPa), cubic only.')
         spec.output('zener_anisotropy', valid_type=orm.Float, required=False, help='2 C44/(C11 - C12) (1), cubic only.')
-        spec.output('bulk_modulus', valid_type=orm.Float, help='Voigt-Reuss-Hill bulk modulus (GPa).')
+        spec.output(
+            'bulk_modulus',
+            valid_type=orm.Float,
+            required=False,
+            help='Voigt-Reuss-Hill bulk modulus (GPa); not for [0].',
+        )
         spec.default_output_node = 'results'
 
     @classmethod
@@ -61,8 +68,11 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
         if not is_cubic(inputs['structure'].get_ase()):
             return 'the structure is not cubic: C11, C12, C44 and the Zener ratio use cubic formulas'
         components = inputs.get('strain_components')
-        if components is not None and sorted(components.get_list()) not in ([0, 1, 2, 3, 4, 5], [0, 3]):
-            return f'strain_components must be all six [0..5] or the cubic pair [0, 3], got {components.get_list()}'
+        if components is not None and sorted(components.get_list()) not in ([0, 1, 2, 3, 4, 5], [0, 3], [0]):
+            return (
+                'strain_components must be all six [0..5], the cubic pair [0, 3] or xx alone [0], got '
+                f'{components.get_list()}'
+            )
         magnitudes = inputs.get('strain_magnitudes')
         return None if magnitudes is None else strain_magnitudes_error(magnitudes.get_list(), 0.05)
 
@@ -90,10 +100,15 @@ class ElasticConstantsWorkChain(PropertyWorkChain):
         if failed:
             return failed
         results = outputs['results']
-        if 'C11' in results:
+        if 'C44' in results:
             self.report(
                 f'C11 = {results["C11"]:.2f}, C12 = {results["C12"]:.2f}, C44 = {results["C44"]:.2f} GPa, '
                 f'A = {results["zener_anisotropy"]:.2f}; B_VRH = {results["bulk_modulus_hill"]:.2f} GPa; '
                 f'fit R^2 >= {results["fit_r2_min"]:.5f}'
+            )
+        elif 'C_prime' in results:
+            self.report(
+                f"C11 = {results['C11']:.3f}, C12 = {results['C12']:.3f}, C' = {results['C_prime']:.3f} GPa "
+                f'(xx strains only); fit R^2 >= {results["fit_r2_min"]:.5f}'
             )
         return None

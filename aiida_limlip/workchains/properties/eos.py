@@ -21,6 +21,7 @@ class EquationOfStateWorkChain(PropertyWorkChain):
 
     _protocol_file = 'eos.yaml'
     _evaluation_task = 'singlepoint'
+    _dft_shared_mesh = True
     _batch_name = 'volumes'
 
     @classmethod
