@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from aiida import orm
 from aiida.common import timezone
@@ -228,7 +230,27 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             for label, pk in self.ctx.running.items()
         }
         first = expected_to_end_first(running)
+        # The prediction can be wrong (an SCF that restarts, a slab that converges slowly): whichever SCF ends first
+        # also wakes the work chain, so a free slot never waits for the awaited one (seen: a core idle for 90 s).
+        for label, pk in self.ctx.running.items():
+            if label != first:
+                self.runner.call_on_process_finish(pk, functools.partial(self.call_soon, self._wake_on_any_end))
         return ToContext(awaited=orm.load_node(self.ctx.running[first]))
+
+    def _wake_on_any_end(self) -> None:
+        """Resolve the awaited SCF early because another one ended: the pool's next step refills the free slot.
+
+        ``inspect_finished`` takes only the SCFs that have terminated, so an awaited one still running stays in the
+        pool. After a restart of the daemon only the awaited SCF is watched again, as before this shortcut.
+        """
+        for awaitable in list(self._awaitables):
+            self._on_awaitable_finished(awaitable)
+
+    def _on_awaitable_finished(self, awaitable) -> None:
+        """Ignore the end of an awaited SCF whose awaitable ``_wake_on_any_end`` has resolved already."""
+        if awaitable.get('resolved', False) or awaitable not in self._awaitables:
+            return
+        super()._on_awaitable_finished(awaitable)
 
     def _seconds_per_cost(self) -> float:
         """Return the median wall time per unit of :func:`_scf_cost` of the SCFs that ended well (1 before any)."""

@@ -1,5 +1,9 @@
-"""The DFT route of the property work chains: pw.x gives a0, B, C11, C12 and C44 of bcc Li (fast protocol)."""
+"""The DFT route of the property work chains: pw.x gives a0, B, C11, C12 and C44 of bcc Li (fast protocol).
 
+The converged DFT column (paper settings, denser meshes) is in benchmarks/dft_convergence.py and dft_column.py.
+"""
+
+import numpy as np
 import pytest
 from aiida import engine, orm
 from ase.build import bulk
@@ -51,3 +55,34 @@ def test_pw_lattice_constant_bulk_modulus_and_elastic_constants(pw_code, li_fami
     assert results['C11'] == pytest.approx(PAPER['C11'], rel=0.15)
     assert results['C12'] == pytest.approx(PAPER['C12'], rel=0.15)
     assert (results['C11'] + 2 * results['C12']) / 3 == pytest.approx(eos['bulk_modulus'].value, rel=0.05)
+
+
+@pytest.mark.slow
+def test_pw_full_elastic_tensor_is_symmetric_and_cubic(pw_code, li_family):
+    """All six strains with pw.x: C_ij = C_ji and the cubic pattern, from stresses of twelve independent SCFs.
+
+    Cheap settings (8^3 mesh, 40 Ry): the values are not converged, but symmetry does not depend on convergence,
+    only on consistent strains, stresses and Voigt bookkeeping (e.g. C12 from sigma_yy under e_xx, C21 from sigma_xx
+    under e_yy; engineering shear strains). The shared mesh is Gamma-centred, hence cubic, so any asymmetry beyond
+    the SCF noise is a bookkeeping error.
+    """
+    overrides = {
+        'strain_magnitudes': [0.01],
+        'dft_strain_components': [0, 1, 2, 3, 4, 5],
+        'evaluation': {
+            'dft_overrides': {'kpoints_mesh': [8, 8, 8], 'parameters': {'SYSTEM': {'ecutwfc': 40.0, 'ecutrho': 160.0}}}
+        },
+    }
+    structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.43))
+    elastic, node = engine.run_get_node(
+        ElasticConstantsWorkChain.get_builder_from_protocol(pw_code, structure, overrides=overrides)
+    )
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    tensor = elastic['elastic_tensor'].get_array('raw_tensor')
+    scale = np.abs(tensor).max()
+    assert elastic['results']['number_of_strains'] == 12
+    assert np.abs(tensor - tensor.T).max() < 0.01 * scale
+    assert np.allclose(np.diag(tensor)[:3], tensor[0, 0], rtol=0.01)  # C11 = C22 = C33
+    assert np.allclose(np.diag(tensor)[3:], tensor[3, 3], rtol=0.01)  # C44 = C55 = C66
+    assert np.abs(tensor[:3, 3:]).max() < 0.01 * scale  # no normal-shear coupling
+    assert tensor[3, 3] > 0 and tensor[0, 0] > 0 and tensor[0, 1] > 0

@@ -142,6 +142,33 @@ def test_a_free_slot_takes_the_next_structure_at_once(pw_code, li_family):
     assert scf[second_small].ctime < scf['big'].mtime, 'the free slot waited for the big cell'
 
 
+@pytest.mark.slow
+def test_a_wrong_prediction_does_not_hold_a_free_slot(pw_code, li_family, monkeypatch):
+    """The pool awaits the SCF predicted to end first; when another one ends first, it refills that slot at once.
+
+    The prediction is made as wrong as it can be (always the big cell, which runs longest): the 1-atom cells must
+    still pass one after another through the second slot while the big cell runs. Before, a slot stayed idle until
+    the awaited SCF ended (seen in the demo campaign: 90 s behind an adatom slab whose SCF was restarted).
+    """
+    from aiida_limlip.workchains import labelling
+
+    monkeypatch.setattr(labelling, 'expected_to_end_first', lambda running: max(running, key=lambda k: running[k][1]))
+    big = bulk('Li', 'bcc', a=3.43, cubic=True).repeat(2)
+    big.rattle(0.05, seed=2)
+    structures = {'big': orm.StructureData(ase=big), **small_structures()}
+    overrides = {'max_concurrent': 2, 'kpoints_spacing': 0.25}
+    builder = LabellingWorkChain.get_builder_from_protocol(pw_code, structures, protocol='fast', overrides=overrides)
+    _, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    scf = {
+        link.link_label[len('scf_') :]: link.node
+        for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()
+    }
+    order = sorted(scf, key=lambda label: scf[label].ctime)
+    assert order[0] == 'big'
+    assert scf[order[2]].ctime < scf['big'].mtime, 'the free slot waited for the awaited big cell'
+
+
 def test_the_pool_waits_for_the_job_expected_to_end_first():
     from aiida_limlip.workchains.labelling import expected_to_end_first
 
