@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 from aiida import orm
 
 from ..data.frame_set import FrameSetData
@@ -142,7 +143,47 @@ def define_evaluation_outputs(spec) -> None:
         help='MD with an ensemble: DP-GEN model deviation of every sampled frame: max/min/avg_devi_f (eV/Å), '
         'devi_e (eV/atom), max/min/avg_devi_v (eV/atom).',
     )
+    spec.output_namespace(
+        'velocities',
+        valid_type=orm.ArrayData,
+        dynamic=True,
+        required=False,
+        help='MD: the velocities of the last frame of each run (array `velocities`, Å/fs), to continue the run.',
+    )
     spec.default_output_node = 'results'
+
+
+def define_velocities_input(spec) -> None:
+    """Declare the optional input of MD start velocities (both engines)."""
+    spec.input_namespace(
+        'velocities',
+        valid_type=orm.ArrayData,
+        dynamic=True,
+        required=False,
+        help='MD: velocities (array `velocities`, Å/fs, one row per atom) by structure label to start from instead '
+        'of Maxwell-Boltzmann ones: a run continued from the last frame of another (its `velocities` output).',
+    )
+
+
+def velocities_error(structures: dict, velocities: dict) -> str | None:
+    """Return why start ``velocities`` do not fit the ``structures`` (unknown label, wrong shape), or None."""
+    for label, node in velocities.items():
+        if label not in structures:
+            return f'velocities given for `{label}`, which is not a structure of the job'
+        if 'velocities' not in node.get_arraynames():
+            return f'velocities of `{label}` hold no array `velocities`'
+        shape = node.get_shape('velocities')
+        if shape != (len(structures[label].sites), 3):
+            return f'velocities of `{label}` have shape {shape}, expected ({len(structures[label].sites)}, 3)'
+    return None
+
+
+def velocities_node(velocities) -> orm.ArrayData:
+    """Return velocities (Å/fs, one row per atom) as the ``velocities`` output."""
+    node = orm.ArrayData()
+    node.set_array('velocities', np.asarray(velocities, dtype=float))
+    node.base.attributes.set('units', {'velocities': 'Å/fs'})
+    return node
 
 
 def define_evaluation_exit_codes(spec) -> None:

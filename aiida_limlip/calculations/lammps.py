@@ -22,9 +22,11 @@ from ..runner.tasks import get_task
 from .common import (
     define_evaluation_exit_codes,
     define_evaluation_outputs,
+    define_velocities_input,
     ensemble_error,
     species_error,
     validate_task_inputs,
+    velocities_error,
 )
 
 
@@ -57,6 +59,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
     return (
         species_error(structure.get_symbols_set(), potential, f'structure `{label}`')
         or ensemble_error(potential, ensemble)
+        or velocities_error(structures, inputs.get('velocities') or {})
         or validate_task_inputs(inputs, structures)
     )
 
@@ -90,6 +93,7 @@ class LammpsCalculation(CalcJob):
             required=False,
             help='Parameters of the runner task `md` (K, fs, GPa); see `aiida_limlip.runner.md.PARAMETERS`.',
         )
+        define_velocities_input(spec)
         spec.inputs.validator = validate_inputs
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'limlip.lammps'
@@ -104,6 +108,7 @@ class LammpsCalculation(CalcJob):
         (label,) = self.inputs.structures
         parameters = get_task('md').validate(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {})
         ensemble = [self.inputs.ensemble[key] for key in sorted(self.inputs.get('ensemble', {}))]
+        velocities = self.inputs.get('velocities', {})
         directories = [files.ensemble_dir(index) for index in range(len(ensemble))]
         job = lammps.write_input(
             self.inputs.structures[label].get_ase(),
@@ -113,6 +118,7 @@ class LammpsCalculation(CalcJob):
             files.POTENTIAL_DIR,
             directories,
             self.inputs.metadata.options.get('max_wallclock_seconds'),
+            velocities[label].get_array('velocities') if label in velocities else None,
         )
         with folder.open(lammps.SCRIPT_FILE, 'w') as handle:
             handle.write(job.script)
@@ -139,6 +145,7 @@ class LammpsCalculation(CalcJob):
             lammps.DUMP_FILE,
             lammps.FINAL_DUMP_FILE,
             lammps.FINAL_FILE,
+            lammps.FINAL_VELOCITIES_FILE,
             lammps.DEVIATION_FILE,
         ]
         return calcinfo

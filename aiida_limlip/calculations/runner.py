@@ -16,11 +16,13 @@ from ..runner.tasks import TASKS
 from .common import (
     define_evaluation_exit_codes,
     define_evaluation_outputs,
+    define_velocities_input,
     ensemble_error,
     frame_labels,
     species_error,
     structure_error,
     validate_task_inputs,
+    velocities_error,
 )
 
 
@@ -45,7 +47,11 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
         message = message or structure_error(structure, f'structure `{label}`')
         if message:
             return message
-    return ensemble_error(inputs['potential'], inputs.get('ensemble') or {}) or validate_task_inputs(inputs, structures)
+    return (
+        ensemble_error(inputs['potential'], inputs.get('ensemble') or {})
+        or velocities_error(structures, inputs.get('velocities') or {})
+        or validate_task_inputs(inputs, structures)
+    )
 
 
 def input_labels(inputs) -> list[str]:
@@ -97,6 +103,7 @@ class RunnerCalculation(CalcJob):
             help='Parameters of the task, in its units (forces eV/Å, pressures GPa, temperatures K, times fs); see '
             '`aiida_limlip.runner.tasks.TASKS[task].parameters`. Defaults of the task otherwise.',
         )
+        define_velocities_input(spec)
         spec.inputs.validator = validate_inputs
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'limlip.run'
@@ -109,6 +116,7 @@ class RunnerCalculation(CalcJob):
     def prepare_for_submission(self, folder):
         """Write the request, the structures and the files of the potential and the ensemble."""
         import ase.io
+        from ase import units
 
         labels = input_labels(self.inputs)
         if 'frames' in self.inputs:
@@ -117,8 +125,13 @@ class RunnerCalculation(CalcJob):
                 item.calc = None
         else:
             atoms = [self.inputs.structures[label].get_ase() for label in labels]
+        velocities = self.inputs.get('velocities', {})
         for item, label in zip(atoms, labels, strict=True):
             item.info = {'label': label}
+            if label in velocities:
+                # Å/fs to ASE's velocity unit; the flag tells the runner's MD to keep them (a continued run).
+                item.set_velocities(velocities[label].get_array('velocities') / units.fs)
+                item.info['given_velocities'] = True
         buffer = io.StringIO()
         ase.io.write(buffer, atoms, format='extxyz')
         with folder.open(files.STRUCTURES_FILE, 'w') as handle:

@@ -28,6 +28,7 @@ SAMPLES_FILE = 'samples.dat'
 DUMP_FILE = 'frames.dump'
 FINAL_DUMP_FILE = 'final.dump'
 FINAL_FILE = 'final.dat'
+FINAL_VELOCITIES_FILE = 'final_velocities.dump'
 DEVIATION_FILE = 'model_devi.out'
 RESTART_FILE = 'restart.*.lammps'
 #: bar (LAMMPS metal units) in GPa.
@@ -71,8 +72,13 @@ def lammps_frame(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lower, rotation
 
 
-def write_data(atoms: Atoms, species: list[str], rotation: np.ndarray, lower: np.ndarray) -> str:
-    """Return a LAMMPS data file (atom style atomic) with atom types in the order of ``species``."""
+def write_data(
+    atoms: Atoms, species: list[str], rotation: np.ndarray, lower: np.ndarray, velocities: np.ndarray | None = None
+) -> str:
+    """Return a LAMMPS data file (atom style atomic) with atom types in the order of ``species``.
+
+    ``velocities`` (Å/fs, input frame), if given, go into its ``Velocities`` section (Å/ps, LAMMPS frame).
+    """
     (ax, _, _), (bx, by, _), (cx, cy, cz) = lower
     lines = [
         'LAMMPS data file written by aiida-limlip',
@@ -95,6 +101,10 @@ def write_data(atoms: Atoms, species: list[str], rotation: np.ndarray, lower: np
         f'{index + 1} {kind} {x:.16g} {y:.16g} {z:.16g}'
         for index, (kind, (x, y, z)) in enumerate(zip(types, positions, strict=True))
     ]
+    if velocities is not None:
+        rotated = np.asarray(velocities, dtype=float) @ rotation * 1000.0  # Å/fs -> Å/ps
+        lines += ['', 'Velocities', '']
+        lines += [f'{index + 1} {vx:.16g} {vy:.16g} {vz:.16g}' for index, (vx, vy, vz) in enumerate(rotated)]
     return '\n'.join(lines) + '\n'
 
 
@@ -143,6 +153,7 @@ def write_input(
     potential_dir: str = 'potential',
     ensemble_dirs: list[str] | None = None,
     max_seconds: float | None = None,
+    velocities: np.ndarray | None = None,
 ) -> LammpsInput:
     """Return the LAMMPS data file and script of the runner ``md`` task's ``parameters`` (already validated).
 
@@ -160,11 +171,13 @@ def write_input(
         Folders (relative to the job's) of the potential's and of each ensemble model's files.
     max_seconds
         The job's wall time (s): LAMMPS stops its runs at 90 % of it and the records written so far are kept.
+    velocities
+        Start velocities (Å/fs, one row per atom) instead of Maxwell-Boltzmann ones: a continued run.
     """
     ensemble = list(ensemble or [])
     lower, rotation = lammps_frame(atoms.cell)
     species = list(spec['species'])
-    data = write_data(atoms, species, rotation, lower)
+    data = write_data(atoms, species, rotation, lower, velocities)
     thermo_every, frame_every = parameters['thermo_interval'], parameters['frame_interval']
     final_temperature = float(parameters['temperature'])
     start = parameters['initial_temperature']
@@ -197,7 +210,7 @@ def write_input(
     ]
     if max_seconds:
         lines.append(f'timer timeout {max(1.0, 0.9 * max_seconds):.0f} every {thermo_every}')
-    if start > 0:
+    if start > 0 and velocities is None:
         lines.append(f'velocity all create {start:.10g} {parameters["seed"] + 1} dist gaussian mom yes rot no')
     # Records of step 0: a run of 0 steps makes every quantity current.
     lines += [
@@ -228,6 +241,7 @@ def write_input(
         # as complete; a step recorded twice is read once.
         f'print "{thermo_line}" append {THERMO_FILE} screen no',
         f'write_dump all custom {FINAL_DUMP_FILE} {DUMP_COLUMNS} modify sort id format float %20.15g',
+        f'write_dump all custom {FINAL_VELOCITIES_FILE} id vx vy vz modify sort id format float %20.15g',
         f'print "${{limlip_step}} ${{limlip_potential_energy}} {virial}" file {FINAL_FILE} screen no',
     ]
     return LammpsInput('\n'.join(lines) + '\n', data, rotation)
@@ -325,6 +339,16 @@ def read_dump(text: str, species: list[str], rotation: np.ndarray) -> list[tuple
         atoms.arrays['forces'] = forces
         snapshots[step] = atoms
     return sorted(snapshots.items())
+
+
+def read_velocities(text: str, rotation: np.ndarray) -> np.ndarray:
+    """Return the velocities (Å/fs, input frame, in atom order) of a one-snapshot dump of ``id vx vy vz``."""
+    lines = text.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith('ITEM: ATOMS')) + 1
+    count = int(lines[lines.index('ITEM: NUMBER OF ATOMS') + 1])
+    table = np.array([[float(value) for value in line.split()] for line in lines[start : start + count]])
+    table = table[np.argsort(table[:, 0])]
+    return table[:, 1:4] @ rotation.T / 1000.0  # Å/ps -> Å/fs
 
 
 def read_energies_and_virials(text: str, rotation: np.ndarray) -> dict[int, tuple[float, np.ndarray]]:

@@ -8,6 +8,7 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from ..calculations.common import velocities_node
 from ..engines import lammps
 from ..runner.md import max_temperature, thermo_averages
 from ..runner.tasks import UNITS, get_task
@@ -92,6 +93,14 @@ class LammpsParser(Parser):
         if final is not None:
             outputs['frames'] = frame_set([final], [label], self.node.uuid)
             outputs[f'structures.{label}'] = orm.StructureData(ase=final)
+        if lammps.FINAL_VELOCITIES_FILE in names:
+            try:
+                velocities = lammps.read_velocities(
+                    repository.get_object_content(lammps.FINAL_VELOCITIES_FILE), rotation
+                )
+            except (ValueError, IndexError, StopIteration) as exception:
+                return self.exit_codes.ERROR_OUTPUT_CORRUPT.format(message=f'{type(exception).__name__}: {exception}')
+            outputs[f'velocities.{label}'] = velocities_node(velocities)
         if samples:
             outputs[f'trajectory.{label}'] = trajectory_node(samples, parameters['timestep'])
         if 'ensemble' in self.node.inputs and lammps.DEVIATION_FILE in names:

@@ -9,7 +9,9 @@ import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
+from ase import units
 
+from ..calculations.common import velocities_node
 from ..calculations.runner import input_labels
 from ..runner import files
 from ..runner.tasks import get_task
@@ -72,6 +74,8 @@ class RunnerParser(Parser):
             for label, atoms in zip(frame_labels, frames, strict=True):
                 outputs[f'structures.{label}'] = orm.StructureData(ase=atoms)
         if task.output == 'trajectory':
+            for label, atoms in zip(frame_labels, frames, strict=True):
+                outputs[f'velocities.{label}'] = velocities_node(atoms.get_velocities() * units.fs)  # Å/fs
             timestep = results['parameters']['timestep']
             try:
                 for label in labels:

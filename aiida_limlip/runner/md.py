@@ -174,6 +174,50 @@ def thermo_averages(thermo: dict[str, np.ndarray], first_step: int) -> dict[str,
     return averages
 
 
+def continuation_parameters(parameters: dict, done: int, segment: int) -> dict | None:
+    """Return the ``md`` parameters that continue a run of ``parameters`` stopped after ``done`` steps.
+
+    ``parameters`` are those of the whole run (validated), ``done`` the steps (ramp and production) it made so far,
+    ``segment`` the number of the new part (1 for the first continuation). The new part starts from the last frame
+    with its velocities: a ramp goes on from the temperature it had reached, the production runs the steps left, and
+    the part of the equilibration not yet made is left out of its averages. The seed changes, so that Langevin noise
+    is not replayed; the blow-up limit stays that of the whole run. None if nothing remains.
+    """
+    ramp, steps, equilibration = parameters['ramp_steps'], parameters['steps'], parameters['equilibration_steps']
+    if done >= ramp + steps:
+        return None
+    final = float(parameters['temperature'])
+    start = final if parameters['initial_temperature'] is None else float(parameters['initial_temperature'])
+    continued = {**parameters, 'seed': parameters['seed'] + segment, 'max_temperature': max_temperature(parameters)}
+    if done < ramp:
+        continued.update(ramp_steps=ramp - done, initial_temperature=start + (final - start) * done / ramp)
+    else:
+        production = done - ramp
+        continued.update(
+            ramp_steps=0,
+            steps=steps - production,
+            equilibration_steps=max(0, equilibration - production),
+            initial_temperature=None,
+        )
+    return continued
+
+
+def join_records(records: list[dict], offsets: list[int]) -> dict:
+    """Join the per-step records (thermo, samples or model deviation) of consecutive parts of one run.
+
+    ``offsets``: the steps made before each part. Steps are shifted by them; a later part's records at its own step
+    0 repeat the state the previous part ended in and are dropped. Every array keeps its dtype and trailing shape.
+    """
+    joined: dict[str, list] = {key: [] for key in records[0]}
+    for index, (record, offset) in enumerate(zip(records, offsets, strict=True)):
+        steps = np.asarray(record['step'])
+        keep = steps > 0 if index else np.ones(len(steps), dtype=bool)
+        for key in joined:
+            values = np.asarray(record[key])[keep]
+            joined[key].append(values + offset if key == 'step' else values)
+    return {key: np.concatenate(parts) for key, parts in joined.items()}
+
+
 class _Recorder:
     """Collects the thermo record, the sampled frames and their model deviation of one run."""
 
@@ -296,6 +340,10 @@ def _conserved(integrator, atoms: Atoms, ensemble: str) -> float:
 def run_md(atoms: Atoms, context: TaskContext, parameters: dict) -> tuple[Atoms, dict[str, Any], Trajectory]:
     """Run one MD simulation; return the last frame (owning its results), a summary and the trajectory.
 
+    The velocities are drawn from Maxwell-Boltzmann at ``initial_temperature``, or kept as given if the structure's
+    ``info`` has ``given_velocities`` (a run continued from the last frame of another). The last frame keeps its
+    velocities.
+
     The run stops early, keeping what it recorded, at a temperature blow-up (``status: temperature``) or when the
     job runs out of time (``status: walltime``); otherwise ``status: completed``.
     """
@@ -308,7 +356,9 @@ def run_md(atoms: Atoms, context: TaskContext, parameters: dict) -> tuple[Atoms,
     final_temperature = float(parameters['temperature'])
     start_temperature = parameters['initial_temperature']
     start_temperature = final_temperature if start_temperature is None else float(start_temperature)
-    if start_temperature > 0:
+    if atoms.info.get('given_velocities'):
+        pass  # a continued run: the velocities of the last frame of the previous one, as they were
+    elif start_temperature > 0:
         MaxwellBoltzmannDistribution(atoms, temperature_K=start_temperature, rng=rng)
         Stationary(atoms)
     else:

@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aiida import orm
-from aiida.engine import ToContext, WorkChain, calcfunction
+from aiida.engine import ToContext, WorkChain, calcfunction, while_
 
 from ..calcfunctions.frame_set import merge_frame_sets
+from ..calcfunctions.md_runs import join_md_runs
 from ..calculations.common import (
     checked_task,
     define_evaluation_outputs,
@@ -35,6 +36,7 @@ from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData
 from ..engines import engine_error, select_engine
 from ..runner.base import TaskInputError
+from ..runner.md import continuation_parameters
 from ..runner.tasks import get_task
 from .common import DEFAULT_OPTIONS, FreshCodeMixin, codes_by_engine, describe_failure
 from .dft import load_pseudo_family
@@ -45,8 +47,16 @@ MD_RETRY_STATUSES = tuple(
     LammpsCalculation.exit_codes[name].status for name in ('ERROR_LOST_ATOMS', 'ERROR_TEMPERATURE_BLOWUP')
 )
 
+#: Exit status of an MD job (both engines) that ran out of wall time: continued from its last frame.
+WALLTIME_STATUS = LammpsCalculation.exit_codes.ERROR_OUT_OF_WALLTIME.status
+
 #: MD parameters counted in steps: doubled with a halved time step, so that the run covers the same times.
 STEP_COUNTS = ('steps', 'ramp_steps', 'equilibration_steps', 'thermo_interval', 'frame_interval')
+
+
+def _md_parameters(node) -> dict:
+    """Return the ``md`` parameters a job was given (its task's defaults fill the rest)."""
+    return node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {}
 
 
 def halved_timestep(parameters: dict) -> dict | None:
@@ -247,6 +257,13 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
             'twice the steps.',
         )
         spec.input(
+            'md_continuations',
+            valid_type=orm.Int,
+            default=lambda: orm.Int(5),
+            help='An MD job that ran out of wall time (exit 341) is continued from its last frame and velocities in a '
+            'new job, up to this many times per run; the parts are joined into one record. 0: never.',
+        )
+        spec.input(
             'parameters',
             valid_type=orm.Dict,
             required=False,
@@ -288,7 +305,7 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
             },
         )
         spec.inputs.validator = validate_inputs
-        spec.outline(cls.run_jobs, cls.retry_md, cls.collect)
+        spec.outline(cls.run_jobs, while_(cls.md_to_rerun)(cls.rerun_md), cls.collect)
         define_evaluation_outputs(spec)
         spec.exit_code(401, 'ERROR_JOB_FAILED', message='The evaluation failed: {message}')
 
@@ -345,45 +362,108 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         )
         return ToContext(**{'jobs.pw': node})
 
-    def retry_md(self):
-        """Run once more, with half the time step, each MD job that lost atoms or blew up."""
-        if self.inputs.task.value != 'md' or not self.inputs.retry_md.value:
-            return
+    def md_to_rerun(self) -> bool:
+        """Find the MD jobs to run again: blown up (half the time step, once) or out of wall time (continued)."""
+        self.ctx.setdefault('parts', {})
+        self.ctx.setdefault('halved', [])
+        self.ctx.rerun = {}
+        if self.inputs.task.value != 'md':
+            return False
         for key, node in sorted(dict(self.ctx.jobs).items()):
-            if node.exit_status not in MD_RETRY_STATUSES:
-                continue
-            parameters = halved_timestep(node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {})
-            if parameters is None:
-                continue
+            parts = self.ctx.parts.get(key, [])
+            if node.exit_status == WALLTIME_STATUS and len(parts) < self.inputs.md_continuations.value:
+                if 'velocities' in node.outputs and 'structures' in node.outputs:
+                    self.ctx.rerun[key] = 'continue'
+            elif node.exit_status in MD_RETRY_STATUSES and self.inputs.retry_md.value and not parts:
+                if key not in self.ctx.halved:
+                    self.ctx.rerun[key] = 'halve'
+        return bool(self.ctx.rerun)
+
+    def rerun_md(self):
+        """Continue each MD job that ran out of time from its last frame; rerun each that blew up with half the step."""
+        engine = self.inputs.engine.value
+        for key, action in sorted(self.ctx.rerun.items()):
+            node = self.ctx.jobs[key]
             builder = node.get_builder_restart()
-            builder.parameters = orm.Dict(parameters)
-            builder.metadata.call_link_label = f'{self.inputs.engine.value}_{key}_half_timestep'
-            retry = self.submit(builder)
-            self.report(
-                f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}; running `{key}` '
-                f'again with a time step of {parameters["timestep"]:g} fs in {retry.process_label}<{retry.pk}>'
-            )
+            if action == 'halve':
+                parameters = halved_timestep(_md_parameters(node))
+                self.ctx.halved.append(key)
+                if parameters is None:
+                    continue
+                builder.parameters = orm.Dict(parameters)
+                builder.metadata.call_link_label = f'{engine}_{key}_half_timestep'
+                retry = self.submit(builder)
+                self.report(
+                    f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}; running '
+                    f'`{key}` again with a time step of {parameters["timestep"]:g} fs in {retry.process_label}'
+                    f'<{retry.pk}>'
+                )
+            else:
+                parts = self.ctx.parts.setdefault(key, [])
+                whole = get_task('md').validate(
+                    orm.load_node(parts[0]).inputs.parameters.get_dict() if parts else _md_parameters(node)
+                )
+                parts.append(node.pk)
+                done = sum(orm.load_node(pk).outputs.results['items'][key]['steps_completed'] for pk in parts)
+                parameters = continuation_parameters(whole, done, len(parts))
+                (label,) = node.outputs.structures.keys()
+                builder.structures = {label: node.outputs.structures[label]}
+                builder.velocities = {label: node.outputs.velocities[label]}
+                builder.parameters = orm.Dict(parameters)
+                builder.metadata.call_link_label = f'{engine}_{key}_part_{len(parts):02d}'
+                retry = self.submit(builder)
+                self.report(
+                    f'{node.process_label}<{node.pk}> ran out of wall time after {done} of '
+                    f'{whole["ramp_steps"] + whole["steps"]} steps; continuing `{key}` from its last frame and '
+                    f'velocities in {retry.process_label}<{retry.pk}>'
+                )
             self.to_context(**{f'jobs.{key}': retry})
 
     def collect(self):
-        """Attach the outputs of every job, keyed by label; fail without outputs if any job failed."""
+        """Attach the outputs of every job, keyed by label; fail without outputs if any job failed.
+
+        A run continued over several jobs is joined first (``join_md_runs``): one thermo record, one set of samples
+        and one results item, as if one job had run it.
+        """
         jobs = dict(self.ctx.jobs)
         failed = [node for node in jobs.values() if not node.is_finished_ok]
         if failed:
             return self.exit_codes.ERROR_JOB_FAILED.format(message='; '.join(describe_failure(n) for n in failed))
+        joined = {key: self._join_parts(key, node) for key, node in jobs.items() if self.ctx.get('parts', {}).get(key)}
+        results = {key: joined[key]['results'] if key in joined else node.outputs.results for key, node in jobs.items()}
         if len(jobs) == 1:
             (node,) = jobs.values()
-            for key in ('results', 'frames'):
-                if key in node.outputs:
-                    self.out(key, node.outputs[key])
+            self.out('results', next(iter(results.values())))
+            if 'frames' in node.outputs:
+                self.out('frames', node.outputs.frames)
         else:
-            self.out('results', merge_results(**{k: n.outputs.results for k, n in jobs.items()}))
+            self.out('results', merge_results(**results))
             frames = {k: n.outputs.frames for k, n in jobs.items() if 'frames' in n.outputs}
             if frames:
                 self.out('frames', merge_frame_sets(**frames))
-        for node in jobs.values():
-            for namespace in ('structures', 'thermo', 'trajectory', 'model_deviation'):
+        for key, node in jobs.items():
+            for namespace in ('structures', 'velocities', 'thermo', 'trajectory', 'model_deviation'):
                 if namespace in node.outputs:
                     for label, output in node.outputs[namespace].items():
-                        self.out(f'{namespace}.{label}', output)
+                        self.out(f'{namespace}.{label}', joined.get(key, {}).get(namespace, output))
         return None
+
+    def _join_parts(self, key: str, last) -> dict:
+        """Join the jobs of the run ``key`` (the parts that ran out of time, then ``last``) into one record."""
+        nodes = [orm.load_node(pk) for pk in self.ctx.parts[key]] + [last]
+        (label,) = last.outputs.structures.keys()
+        inputs = {}
+        for index, node in enumerate(nodes):
+            inputs[f'results_{index:02d}'] = node.outputs.results
+            inputs[f'thermo_{index:02d}'] = node.outputs.thermo[label]
+            if 'trajectory' in node.outputs and label in node.outputs.trajectory:
+                inputs[f'trajectory_{index:02d}'] = node.outputs.trajectory[label]
+            if 'model_deviation' in node.outputs and label in node.outputs.model_deviation:
+                inputs[f'deviation_{index:02d}'] = node.outputs.model_deviation[label]
+        whole = get_task('md').validate(_md_parameters(nodes[0]))
+        return join_md_runs(
+            label=orm.Str(label),
+            parameters=orm.Dict(whole),
+            **inputs,
+            metadata={'call_link_label': f'join_{key}'},
+        )

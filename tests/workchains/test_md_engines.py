@@ -136,7 +136,7 @@ def test_lammps_walltime_keeps_the_record(codes, snap_potential):
     inputs = build_evaluation_inputs(
         codes, 'md', snap_potential, parameters=parameters, engine='lammps', options={'max_wallclock_seconds': 8}
     )
-    inputs.update(structures={'cell': cell(4)}, task=orm.Str('md'))
+    inputs.update(structures={'cell': cell(4)}, task=orm.Str('md'), md_continuations=orm.Int(0))
     _, node = engine.run_get_node(EvaluationWorkChain, inputs)
     assert node.exit_status == EvaluationWorkChain.exit_codes.ERROR_JOB_FAILED.status
     (job,) = node.called
@@ -291,3 +291,49 @@ def test_a_blown_up_md_run_is_retried_with_half_the_time_step(codes, snap_potent
     assert thermo.get_array('time')[-1] == pytest.approx(100 * 30.0 / 1000)  # the same 3 ps, in 200 steps
     report = ' '.join(log.message for log in orm.Log.collection.get_logs_for(node))
     assert 'again with a time step of 15 fs' in report
+
+
+@pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
+def test_a_run_out_of_wall_time_is_continued_from_its_last_frame(codes, snap_potential, engine_name):
+    """A job stopped by its wall time (341) is continued in new jobs from its last frame and velocities, and the
+    parts are joined into the record of one run.
+
+    The wall time is a few seconds (the runner counts its start-up in it; LAMMPS stops at 90 %), so the run takes two
+    or more jobs at any speed of this machine. Continuity is checked where it shows: each part starts in the state
+    the previous one ended in (the same potential and kinetic energy: positions and velocities carried over, not
+    redrawn), and the joined steps run without gap or repeat to the end.
+    """
+    steps = 3000  # ~1000 steps a job here with either engine
+    parameters = {
+        'ensemble': 'nvt_langevin',
+        'temperature': 300.0,
+        'steps': steps,
+        'equilibration_steps': steps // 10,
+        'thermo_interval': 10,
+    }
+    inputs = build_evaluation_inputs(
+        codes, 'md', snap_potential, parameters=parameters, engine=engine_name, options={'max_wallclock_seconds': 6}
+    )
+    inputs.update(structures={'cell': cell(2)}, task=orm.Str('md'), md_continuations=orm.Int(20))
+    outputs, node = engine.run_get_node(EvaluationWorkChain, inputs)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    jobs = sorted(node.called, key=lambda job: job.ctime)
+    jobs = [job for job in jobs if job.process_label != 'join_md_runs']
+    assert len(jobs) >= 2
+    assert all(job.exit_status == 341 for job in jobs[:-1]) and jobs[-1].is_finished_ok
+    for previous, part in zip(jobs, jobs[1:], strict=False):
+        before, after = previous.outputs.thermo.cell, part.outputs.thermo.cell
+        assert part.inputs.velocities.cell.pk == previous.outputs.velocities.cell.pk
+        for quantity in ('potential_energy', 'kinetic_energy'):
+            assert after.get_array(quantity)[0] == pytest.approx(before.get_array(quantity)[-1], rel=1e-5, abs=1e-6)
+    thermo = outputs['thermo']['cell']
+    step = thermo.get_array('step')
+    assert step[0] == 0 and step[-1] == steps and np.all(np.diff(step) > 0)
+    assert len(step) == len(set(step.tolist()))
+    assert thermo.get_array('time') == pytest.approx(step * 1.0 / 1000)
+    item = outputs['results']['items']['cell']
+    assert item['steps_completed'] == steps and item['status'] == 'completed' and item['jobs'] == len(jobs)
+    production = thermo.get_array('temperature')[step >= steps // 10]
+    assert item['averages']['temperature']['mean'] == pytest.approx(np.mean(production), rel=1e-9)
+    report = ' '.join(log.message for log in orm.Log.collection.get_logs_for(node))
+    assert 'ran out of wall time' in report and 'continuing `cell` from its last frame' in report
