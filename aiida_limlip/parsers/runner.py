@@ -92,6 +92,10 @@ class RunnerParser(Parser):
                 exit_code = md_status_exit_code(self, items[label], total)
                 if exit_code:
                     return exit_code
+        unfinished = [label for label, item in items.items() if item.get('status') == 'walltime']
+        if task.name == 'relax' and unfinished:
+            done = len(items) - len(unfinished)
+            return self.exit_codes.ERROR_OUT_OF_WALLTIME.format(step=f'{done} (structures relaxed)', total=len(items))
         return None
 
     def _runner_error(self, content: str) -> ExitCode:

@@ -58,16 +58,23 @@ def relax_structure(atoms: Atoms, context: TaskContext, parameters: dict) -> tup
     runs = [(parameters['optimizer'], parameters['max_steps'])]
     if parameters['fallback_optimizer']:
         runs.append((parameters['fallback_optimizer'], parameters['fallback_steps'] or parameters['max_steps']))
+    out_of_time = False
     for name, limit in runs:
         optimizer = optimizer_class(name)(target, logfile=None)
-        converged = bool(optimizer.run(fmax=parameters['fmax'], steps=limit))
+        for converged in optimizer.irun(fmax=parameters['fmax'], steps=limit):
+            if not converged and optimizer.nsteps and context.out_of_time():
+                out_of_time = True  # stop here and keep the positions reached: the next job continues from them
+                break
+        converged = bool(converged)
         steps += int(optimizer.get_number_of_steps())
         used.append(name)
-        if converged:
+        if converged or out_of_time:
             break
     fmax = float(np.sqrt((target.get_forces() ** 2).sum(axis=1).max()))
     summary = evaluate(atoms)
     summary.update(converged=converged, steps=steps, optimizers=used, fmax=fmax)
+    if out_of_time:
+        summary['status'] = 'walltime'
     atoms.set_constraint()
     return atoms, summary
 
@@ -77,11 +84,23 @@ def relax(structures: list[Atoms], context: TaskContext, parameters: dict) -> Ta
 
     A structure that does not reach ``fmax`` is accepted if its residual force is below ``accept_fmax``; otherwise
     the task fails, unless ``require_convergence`` is off (the summary then says ``converged: false`` and gives the
-    residual, and the work chain decides).
+    residual, and the work chain decides). When the job runs out of time the relaxation stops where it is: that
+    structure and those not started get ``status: walltime``, and the positions reached are the output frames.
     """
     frames, summaries = [], []
     for index, atoms in enumerate(structures):
+        if summaries and summaries[-1].get('status') == 'walltime':
+            # Out of time: the structures not started are returned as they came, for the next job.
+            unstarted = atoms.copy()
+            unstarted.calc = context.calculator()
+            frames.append(unstarted)
+            summaries.append({**evaluate(unstarted), 'converged': False, 'steps': 0, 'status': 'walltime'})
+            continue
         relaxed, summary = relax_structure(atoms, context, parameters)
+        if summary.get('status') == 'walltime':
+            frames.append(relaxed)
+            summaries.append(summary)
+            continue
         accepted = summary['converged'] or (
             parameters['accept_fmax'] is not None and summary['fmax'] <= parameters['accept_fmax']
         )

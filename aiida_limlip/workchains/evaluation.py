@@ -257,11 +257,12 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
             'twice the steps.',
         )
         spec.input(
-            'md_continuations',
+            'walltime_continuations',
             valid_type=orm.Int,
             default=lambda: orm.Int(5),
-            help='An MD job that ran out of wall time (exit 341) is continued from its last frame and velocities in a '
-            'new job, up to this many times per run; the parts are joined into one record. 0: never.',
+            help='A job that ran out of wall time (exit 341) is continued in a new job, up to this many times: MD from '
+            'its last frame and velocities (the parts joined into one run), relaxations from the positions reached. '
+            '0: never.',
         )
         spec.input(
             'parameters',
@@ -363,16 +364,17 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         return ToContext(**{'jobs.pw': node})
 
     def md_to_rerun(self) -> bool:
-        """Find the MD jobs to run again: blown up (half the time step, once) or out of wall time (continued)."""
+        """Find the jobs to run again: MD blown up (half the time step, once), MD or relaxations out of wall time."""
         self.ctx.setdefault('parts', {})
         self.ctx.setdefault('halved', [])
         self.ctx.rerun = {}
-        if self.inputs.task.value != 'md':
+        task = self.inputs.task.value
+        if task not in ('md', 'relax'):
             return False
         for key, node in sorted(dict(self.ctx.jobs).items()):
             parts = self.ctx.parts.get(key, [])
-            if node.exit_status == WALLTIME_STATUS and len(parts) < self.inputs.md_continuations.value:
-                if 'velocities' in node.outputs and 'structures' in node.outputs:
+            if node.exit_status == WALLTIME_STATUS and len(parts) < self.inputs.walltime_continuations.value:
+                if 'structures' in node.outputs and (task == 'relax' or 'velocities' in node.outputs):
                     self.ctx.rerun[key] = 'continue'
             elif node.exit_status in MD_RETRY_STATUSES and self.inputs.retry_md.value and not parts:
                 if key not in self.ctx.halved:
@@ -397,6 +399,16 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
                     f'{node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}; running '
                     f'`{key}` again with a time step of {parameters["timestep"]:g} fs in {retry.process_label}'
                     f'<{retry.pk}>'
+                )
+            elif self.inputs.task.value == 'relax':
+                parts = self.ctx.parts.setdefault(key, [])
+                parts.append(node.pk)
+                builder.structures = dict(node.outputs.structures)
+                builder.metadata.call_link_label = f'{engine}_{key}_part_{len(parts):02d}'
+                retry = self.submit(builder)
+                self.report(
+                    f'{node.process_label}<{node.pk}> ran out of wall time: {node.exit_message}; continuing the '
+                    f'relaxations from the positions reached in {retry.process_label}<{retry.pk}>'
                 )
             else:
                 parts = self.ctx.parts.setdefault(key, [])
@@ -429,7 +441,8 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         failed = [node for node in jobs.values() if not node.is_finished_ok]
         if failed:
             return self.exit_codes.ERROR_JOB_FAILED.format(message='; '.join(describe_failure(n) for n in failed))
-        joined = {key: self._join_parts(key, node) for key, node in jobs.items() if self.ctx.get('parts', {}).get(key)}
+        parts = self.ctx.get('parts', {}) if self.inputs.task.value == 'md' else {}
+        joined = {key: self._join_parts(key, node) for key, node in jobs.items() if parts.get(key)}
         results = {key: joined[key]['results'] if key in joined else node.outputs.results for key, node in jobs.items()}
         if len(jobs) == 1:
             (node,) = jobs.values()

@@ -136,7 +136,7 @@ def test_lammps_walltime_keeps_the_record(codes, snap_potential):
     inputs = build_evaluation_inputs(
         codes, 'md', snap_potential, parameters=parameters, engine='lammps', options={'max_wallclock_seconds': 8}
     )
-    inputs.update(structures={'cell': cell(4)}, task=orm.Str('md'), md_continuations=orm.Int(0))
+    inputs.update(structures={'cell': cell(4)}, task=orm.Str('md'), walltime_continuations=orm.Int(0))
     _, node = engine.run_get_node(EvaluationWorkChain, inputs)
     assert node.exit_status == EvaluationWorkChain.exit_codes.ERROR_JOB_FAILED.status
     (job,) = node.called
@@ -314,7 +314,7 @@ def test_a_run_out_of_wall_time_is_continued_from_its_last_frame(codes, snap_pot
     inputs = build_evaluation_inputs(
         codes, 'md', snap_potential, parameters=parameters, engine=engine_name, options={'max_wallclock_seconds': 6}
     )
-    inputs.update(structures={'cell': cell(2)}, task=orm.Str('md'), md_continuations=orm.Int(20))
+    inputs.update(structures={'cell': cell(2)}, task=orm.Str('md'), walltime_continuations=orm.Int(20))
     outputs, node = engine.run_get_node(EvaluationWorkChain, inputs)
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
     jobs = sorted(node.called, key=lambda job: job.ctime)
@@ -337,3 +337,36 @@ def test_a_run_out_of_wall_time_is_continued_from_its_last_frame(codes, snap_pot
     assert item['averages']['temperature']['mean'] == pytest.approx(np.mean(production), rel=1e-9)
     report = ' '.join(log.message for log in orm.Log.collection.get_logs_for(node))
     assert 'ran out of wall time' in report and 'continuing `cell` from its last frame' in report
+
+
+def test_relaxations_out_of_wall_time_continue_from_the_positions_reached(runner_code, snap_potential):
+    """A relaxation batch whose job runs out of wall time (341) is continued from the positions it reached.
+
+    Two rattled 128-atom cells relaxed to 1e-4 eV/Å with a few seconds a job (the runner counts its start-up in them):
+    each job makes progress, the next one starts from the structures the previous one returned, and the last one
+    returns every structure relaxed.
+    """
+    structures = {}
+    for seed in (1, 2):
+        atoms = bulk('Li', 'bcc', a=3.51, cubic=True).repeat(4)
+        atoms.rattle(0.15, seed=seed)
+        structures[f'rattled_{seed}'] = orm.StructureData(ase=atoms)
+    inputs = build_evaluation_inputs(
+        runner_code,
+        'relax',
+        snap_potential,
+        parameters={'fmax': 1e-4, 'max_steps': 2000, 'fallback_optimizer': None},
+        options={'max_wallclock_seconds': 6},
+    )
+    inputs.update(structures=structures, task=orm.Str('relax'), walltime_continuations=orm.Int(20))
+    outputs, node = engine.run_get_node(EvaluationWorkChain, inputs)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    jobs = sorted(node.called, key=lambda job: job.ctime)
+    assert len(jobs) >= 2 and all(job.exit_status == 341 for job in jobs[:-1]) and jobs[-1].is_finished_ok
+    for previous, part in zip(jobs, jobs[1:], strict=False):
+        for label in structures:
+            assert part.inputs.structures[label].pk == previous.outputs.structures[label].pk
+    items = outputs['results']['items']
+    assert all(items[label]['converged'] and items[label]['fmax'] <= 1e-4 for label in structures)
+    report = ' '.join(log.message for log in orm.Log.collection.get_logs_for(node))
+    assert 'continuing the relaxations from the positions reached' in report
