@@ -46,6 +46,13 @@ def primitive_cell(a: float = A0) -> orm.StructureData:
     return orm.StructureData(ase=bulk('Li', 'bcc', a=a))
 
 
+def conventional_cell(a: float = A0) -> orm.StructureData:
+    """Return the conventional bcc Li cube (two atoms) with lattice constant ``a`` (Å)."""
+    from ase.build import bulk
+
+    return orm.StructureData(ase=bulk('Li', 'bcc', a=a, cubic=True))
+
+
 def find_point(group: orm.Group, **key) -> orm.WorkflowNode | None:
     """Return the finished work chain of the group whose extras match ``key``, or None."""
     for node in group.nodes:
@@ -76,7 +83,7 @@ def shear(args, group: orm.Group) -> None:
     """Run the C' grid: meshes x smearings x strain sets, then C44 where asked."""
     from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
 
-    structure = primitive_cell(args.a)
+    structure = conventional_cell(args.a) if args.cubic else primitive_cell(args.a)
     points = [(mesh, smearing, [0]) for mesh in args.meshes for smearing in args.smearings]
     points += [(mesh, args.smearings[0], [0, 3]) for mesh in args.c44]
     for mesh, smearing, components in sorted(points, key=lambda point: point[0] ** 3 * len(point[2])):
@@ -95,6 +102,8 @@ def shear(args, group: orm.Group) -> None:
             args.code, structure, protocol='paper', overrides=overrides
         )
         key = {'study': 'shear', 'mesh': mesh, 'degauss': smearing, 'strains': args.strains, 'components': components}
+        if args.cubic:
+            key['cell'] = 'conventional'
         run_point(group, builder, **key)
 
 
@@ -165,16 +174,17 @@ def report(args, group: orm.Group) -> None:
 
     print("\nC' = (C11 - C12)/2 of bcc Li, pw.x 100/400 Ry (paper: C11 14.8, C12 13.1, C' 0.85 GPa)")
     print(
-        f'{"mesh":>6}{"degauss (Ry)":>14}{"strains":>14}{"C11":>8}{"C12":>8}{"Cprime":>8}{"C44":>8}{"A":>7}'
+        f'{"cell":>6}{"mesh":>6}{"degauss (Ry)":>14}{"strains":>14}{"C11":>8}{"C12":>8}{"Cprime":>8}{"C44":>8}{"A":>7}'
         f'{"pw.x (s)":>10}{"pk":>8}'
     )
-    for row in sorted(shear_rows, key=lambda r: (-r['degauss'], r['mesh'], len(r['components']))):
+    for row in sorted(shear_rows, key=lambda r: (r.get('cell', ''), -r['degauss'], r['mesh'], len(r['components']))):
         c_prime = row.get('C_prime', (row['C11'] - row['C12']) / 2)
         c44 = f'{row["C44"]:8.3f}' if 'C44' in row else f'{"":>8}'
         anisotropy = f'{row["zener_anisotropy"]:7.2f}' if 'zener_anisotropy' in row else f'{"":>7}'
         strains = ','.join(f'{s:g}' for s in row['strains'])
+        cell = 'cube' if row.get('cell') else 'prim'
         print(
-            f'{row["mesh"]:>6}{row["degauss"]:>14.4f}{strains:>14}{row["C11"]:8.3f}{row["C12"]:8.3f}'
+            f'{cell:>6}{row["mesh"]:>6}{row["degauss"]:>14.4f}{strains:>14}{row["C11"]:8.3f}{row["C12"]:8.3f}'
             f'{c_prime:8.3f}{c44}{anisotropy}{row["wall"]:10.0f}{row["node"]:>8}'
         )
 
@@ -208,7 +218,11 @@ def plot(shear_rows, eos_rows, output: pathlib.Path) -> None:
     ax = axes[0]
     for smearing in sorted({r['degauss'] for r in shear_rows}, reverse=True):
         rows = sorted(
-            (r for r in shear_rows if r['degauss'] == smearing and r['components'] == [0] and len(r['strains']) == 1),
+            (
+                r
+                for r in shear_rows
+                if r['degauss'] == smearing and r['components'] == [0] and len(r['strains']) == 1 and not r.get('cell')
+            ),
             key=lambda r: r['mesh'],
         )
         if rows:
@@ -218,6 +232,8 @@ def plot(shear_rows, eos_rows, output: pathlib.Path) -> None:
                 'o-',
                 label=f'MP {smearing:g} Ry ({13.6057 * smearing:.2f} eV)',
             )
+    for row in (r for r in shear_rows if r.get('cell')):
+        ax.plot([row['mesh']], [row['C_prime']], 'kx', ms=8, label=f'2-atom cube, {row["mesh"]}^3 of its cell')
     ax.axhline(PAPER['C_prime'], color='k', ls='--', lw=1, label='paper DFT (14.8 - 13.1)/2')
     ax.set_xlabel('k-mesh n (n x n x n, primitive cell)')
     ax.set_ylabel("C' = (C11 - C12)/2 (GPa)")
@@ -256,6 +272,7 @@ def main() -> None:
     parser.add_argument('--smearings', type=float, nargs='+', default=[0.0198, 0.01], help='MP widths (Ry)')
     parser.add_argument('--strains', type=float, nargs='+', default=[0.01], help='strain magnitudes (both signs)')
     parser.add_argument('--c44', type=int, nargs='*', default=[], help='meshes at which to add the yz strains')
+    parser.add_argument('--cubic', action='store_true', help='strain the 2-atom cube, meshes n x n x n of its cell')
     parser.add_argument('--range', type=float, default=0.10, help='E-V grid: half width of the volume range')
     parser.add_argument('--points', type=int, default=21, help='E-V grid: number of volumes')
     parser.add_argument('--output', default='docs/figures', help='folder of the report plots')

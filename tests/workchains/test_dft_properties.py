@@ -86,3 +86,13 @@ def test_pw_full_elastic_tensor_is_symmetric_and_cubic(pw_code, li_family):
     assert np.allclose(np.diag(tensor)[3:], tensor[3, 3], rtol=0.01)  # C44 = C55 = C66
     assert np.abs(tensor[:3, 3:]).max() < 0.01 * scale  # no normal-shear coupling
     assert tensor[3, 3] > 0 and tensor[0, 0] > 0 and tensor[0, 1] > 0
+
+
+def test_converged_elastic_protocol(pw_code, li_family):
+    """`converged`: the paper's DFT settings with the k-spacing at which C' is converged (42^3 for primitive Li)."""
+    builder = ElasticConstantsWorkChain.get_builder_from_protocol(
+        pw_code, orm.StructureData(ase=bulk('Li', 'bcc', a=3.435)), protocol='converged'
+    )
+    pw = builder.evaluation.pw
+    assert pw.kpoints_mesh.get_list() == [42, 42, 42]
+    assert pw.parameters['SYSTEM']['ecutwfc'] == 100.0 and pw.parameters['SYSTEM']['degauss'] == 0.0198
