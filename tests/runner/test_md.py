@@ -150,3 +150,30 @@ def test_neb_refuses_end_points_with_other_atoms():
         task.validate_structures([first, second], task.validate({}))
     with pytest.raises(TaskInputError, match='the end points are the same structure'):
         task.validate_structures([first, first.copy()], task.validate({}))
+
+
+def test_continuation_parameters_cover_the_rest_of_the_run():
+    """A run stopped in its ramp continues the ramp from the temperature reached; one stopped in its production
+    runs the steps left and leaves out only the equilibration not yet made; nothing remains after the last step."""
+    from aiida_limlip.runner.md import PARAMETERS, continuation_parameters
+
+    whole = {key: parameter.default for key, parameter in PARAMETERS.items()}
+    whole.update(initial_temperature=100.0, temperature=300.0, ramp_steps=1000, steps=2000, equilibration_steps=500)
+    in_ramp = continuation_parameters(whole, 250, 1)
+    assert in_ramp['ramp_steps'] == 750 and in_ramp['initial_temperature'] == pytest.approx(150.0)
+    assert in_ramp['steps'] == 2000 and in_ramp['equilibration_steps'] == 500 and in_ramp['seed'] == whole['seed'] + 1
+    in_production = continuation_parameters(whole, 1200, 2)
+    assert in_production['ramp_steps'] == 0 and in_production['steps'] == 1800
+    assert in_production['equilibration_steps'] == 300 and in_production['max_temperature'] == 2 * 300.0 + 500
+    assert continuation_parameters(whole, 3000, 3) is None
+
+
+def test_join_records_shifts_steps_and_drops_the_repeated_state():
+    from aiida_limlip.runner.md import join_records
+
+    first = {'step': np.array([0, 10, 20]), 'value': np.array([1.0, 2.0, 3.0]), 'vector': np.ones((3, 2))}
+    second = {'step': np.array([0, 10]), 'value': np.array([3.0, 4.0]), 'vector': 2 * np.ones((2, 2))}
+    joined = join_records([first, second], [0, 20])
+    assert joined['step'].tolist() == [0, 10, 20, 30]
+    assert joined['value'].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert joined['vector'].shape == (4, 2) and joined['vector'][-1].tolist() == [2.0, 2.0]
