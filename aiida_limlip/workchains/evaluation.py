@@ -443,10 +443,16 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
             return self.exit_codes.ERROR_JOB_FAILED.format(message='; '.join(describe_failure(n) for n in failed))
         parts = self.ctx.get('parts', {}) if self.inputs.task.value == 'md' else {}
         joined = {key: self._join_parts(key, node) for key, node in jobs.items() if parts.get(key)}
-        results = {key: joined[key]['results'] if key in joined else node.outputs.results for key, node in jobs.items()}
+        # pw.x's labelling returns frames only, no results.
+        results = {
+            key: joined[key]['results'] if key in joined else node.outputs.results
+            for key, node in jobs.items()
+            if key in joined or 'results' in node.outputs
+        }
         if len(jobs) == 1:
             (node,) = jobs.values()
-            self.out('results', next(iter(results.values())))
+            if results:
+                self.out('results', next(iter(results.values())))
             if 'frames' in node.outputs:
                 self.out('frames', node.outputs.frames)
         else:
