@@ -412,9 +412,7 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
                 )
             else:
                 parts = self.ctx.parts.setdefault(key, [])
-                whole = get_task('md').validate(
-                    orm.load_node(parts[0]).inputs.parameters.get_dict() if parts else _md_parameters(node)
-                )
+                whole = get_task('md').validate(_md_parameters(orm.load_node(parts[0]) if parts else node))
                 parts.append(node.pk)
                 done = sum(orm.load_node(pk).outputs.results['items'][key]['steps_completed'] for pk in parts)
                 parameters = continuation_parameters(whole, done, len(parts))
