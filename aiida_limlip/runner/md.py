@@ -397,7 +397,7 @@ def run_md(atoms: Atoms, context: TaskContext, parameters: dict) -> tuple[Atoms,
             if current > hottest:
                 status = 'temperature'
                 break
-            if context.out_of_time():
+            if step < total and context.out_of_time():  # a run that ended on time is complete, whatever the clock
                 status = 'walltime'
                 break
 

@@ -367,12 +367,15 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         """Find the jobs to run again: MD blown up (half the time step, once), MD or relaxations out of wall time."""
         self.ctx.setdefault('parts', {})
         self.ctx.setdefault('halved', [])
+        self.ctx.setdefault('exhausted', [])
         self.ctx.rerun = {}
         task = self.inputs.task.value
         if task not in ('md', 'relax'):
             return False
         for key, node in sorted(dict(self.ctx.jobs).items()):
             parts = self.ctx.parts.get(key, [])
+            if key in self.ctx.exhausted:
+                continue
             if node.exit_status == WALLTIME_STATUS and len(parts) < self.inputs.walltime_continuations.value:
                 if 'structures' in node.outputs and (task == 'relax' or 'velocities' in node.outputs):
                     self.ctx.rerun[key] = 'continue'
@@ -416,6 +419,10 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
                 parts.append(node.pk)
                 done = sum(orm.load_node(pk).outputs.results['items'][key]['steps_completed'] for pk in parts)
                 parameters = continuation_parameters(whole, done, len(parts))
+                if parameters is None:  # every step made: the job's 341 stands, and `collect` says so
+                    self.ctx.exhausted.append(key)
+                    self.report(f'{node.process_label}<{node.pk}> ran out of wall time with no steps left to run')
+                    continue
                 (label,) = node.outputs.structures.keys()
                 builder.structures = {label: node.outputs.structures[label]}
                 builder.velocities = {label: node.outputs.velocities[label]}

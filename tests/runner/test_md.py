@@ -81,6 +81,14 @@ def test_walltime_stops_the_run_and_keeps_the_record(snap_factory):
     assert len(output.trajectories[0].thermo['step']) == 2
 
 
+def test_a_run_that_reaches_its_last_step_after_the_deadline_is_complete(snap_factory):
+    """Out of time at the last thermo step is not out of time: nothing is left to continue (a continuation of
+    nothing once ran the default 1000 steps)."""
+    output = run(snap_factory, {'steps': 10, 'thermo_interval': 10}, deadline=time.monotonic() - 1)
+    summary = output.summaries[0]
+    assert summary['status'] == 'completed' and summary['steps_completed'] == 10
+
+
 def test_model_deviation_of_an_ensemble(snap_factory, meam_factory):
     """Identical models deviate by 0; SNAP against MEAM by exactly what a direct evaluation of the frames gives."""
     parameters = {'ensemble': 'nvt_langevin', 'steps': 20, 'thermo_interval': 10, 'frame_interval': 10}

@@ -25,10 +25,18 @@ def jobs_of(node: orm.WorkflowNode) -> list[orm.CalcJobNode]:
     return [child for child in node.called_descendants if isinstance(child, orm.CalcJobNode)]
 
 
+def command_line(process: psutil.Process) -> str:
+    """The command line, or '' for a process that ended meanwhile (a finished job is a zombie until reaped)."""
+    try:
+        return ' '.join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
+        return ''
+
+
 def kill_daemon(client) -> list[int]:
     """SIGKILL circus and every daemon worker (circus first, so it cannot start new workers); return their pids."""
     circus = psutil.Process(client.get_daemon_pid())
-    workers = [child for child in circus.children(recursive=True) if 'verdi' in ' '.join(child.cmdline())]
+    workers = [child for child in circus.children(recursive=True) if 'verdi' in command_line(child)]
     killed = []
     for process in [circus, *workers]:
         os.kill(process.pid, signal.SIGKILL)
