@@ -209,7 +209,8 @@ def write_input(
         'thermo_modify flush yes',
     ]
     if max_seconds:
-        lines.append(f'timer timeout {max(1.0, 0.9 * max_seconds):.0f} every {thermo_every}')
+        # Checked on sampled steps only, so a continuation's samples keep the run's own spacing.
+        lines.append(f'timer timeout {max(1.0, 0.9 * max_seconds):.0f} every {frame_every or thermo_every}')
     if start > 0 and velocities is None:
         lines.append(f'velocity all create {start:.10g} {parameters["seed"] + 1} dist gaussian mom yes rot no')
     # Records of step 0: a run of 0 steps makes every quantity current.

@@ -397,7 +397,9 @@ def run_md(atoms: Atoms, context: TaskContext, parameters: dict) -> tuple[Atoms,
             if current > hottest:
                 status = 'temperature'
                 break
-            if step < total and context.out_of_time():  # a run that ended on time is complete, whatever the clock
+            # Out of time only on a sampled step (so a continuation samples at the run's own steps), and never at
+            # the end: a run that made every step is complete, whatever the clock says.
+            if step < total and step % (frames or interval) == 0 and context.out_of_time():
                 status = 'walltime'
                 break
 

@@ -248,7 +248,12 @@ def test_failed_relaxation_leaves_no_outputs(tiny_potentials, runner_code, name)
 @pytest.mark.parametrize('engine_name', ['ase', 'lammps'])
 def test_md(potential, runner_code, lmp_code, engine_name):
     """A short NVT run on each engine that can run the potential: the sampled frames hold the potential's own energy
-    and forces (checked directly), the record its energies, and the last frame is the last sample."""
+    and forces (checked directly), the record its energies, and the last frame is the last sample.
+
+    The job has one second of wall time, so a run whose set-up and steps take longer (the models loaded by torch or
+    TensorFlow) is continued from its last frame and velocities in further jobs: the joined record must then look
+    exactly like one job's, and each part must start where the previous one stopped.
+    """
     from aiida_limlip.workchains.evaluation import EvaluationWorkChain, build_evaluation_inputs
 
     if engine_name == 'lammps' and not potential.has_lammps_pair_style:
@@ -262,12 +267,20 @@ def test_md(potential, runner_code, lmp_code, engine_name):
         potential,
         {**parameters, 'frame_interval': 20},
         engine=engine_name,
+        options={'max_wallclock_seconds': 1},
     )
     inputs.update(
         structures={'bcc': orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True).repeat(2))}, task=orm.Str('md')
     )
     outputs, node = engine.run_get_node(EvaluationWorkChain, inputs)
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    jobs = sorted((job for job in node.called if isinstance(job, orm.CalcJobNode)), key=lambda job: job.ctime)
+    assert 1 <= len(jobs) <= 2 and all(job.exit_status == 341 for job in jobs[:-1])  # parts end on sampled steps
+    for previous, part in zip(jobs, jobs[1:], strict=False):
+        assert part.inputs.velocities.bcc.pk == previous.outputs.velocities.bcc.pk
+        before, after = previous.outputs.thermo.bcc, part.outputs.thermo.bcc
+        for quantity in ('potential_energy', 'kinetic_energy'):
+            assert after.get_array(quantity)[0] == pytest.approx(before.get_array(quantity)[-1], rel=1e-5, abs=1e-6)
     thermo, trajectory = outputs['thermo']['bcc'], outputs['trajectory']['bcc']
     assert list(thermo.get_array('step')) == [0, 10, 20, 30, 40] and list(trajectory.get_stepids()) == [0, 20, 40]
     calculator = calculator_of(potential)
