@@ -36,7 +36,7 @@ from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData, find_lammps_potentials_dir
 from ..protocols import ProtocolMixin
 from .active_learning import ActiveLearningWorkChain
-from .benchmark import BenchmarkWorkChain
+from .benchmark import DFT_COLUMN, BenchmarkWorkChain
 from .common import FreshCodeMixin, check_builder, copy_builder_inputs, describe_failure, load_code
 from .properties import PROPERTIES as REGISTRY
 from .training import ARCHITECTURES, TrainingWorkChain
@@ -425,7 +425,8 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         results = {}
         for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all():
             prop, _, column = link.link_label.rpartition('_')
-            if column == 'DFT' and prop in REGISTRY and link.node.is_finished_ok and 'results' in link.node.outputs:
+            done = link.node.is_finished_ok and 'results' in link.node.outputs
+            if column == DFT_COLUMN and prop in REGISTRY and done:
                 results[prop] = link.node.outputs.results
         if 'eos' not in results:
             return None
@@ -671,18 +672,9 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             if nodes is None:
                 continue
             nodes = dict(nodes) if isinstance(nodes, Mapping) else {stage: nodes}
-            stages[stage] = {
-                label: {'pk': node.pk, 'uuid': node.uuid, 'wall_time': _wall_time(node), 'ok': node.is_finished_ok}
-                for label, node in nodes.items()
-            }
+            stages[stage] = {label: _process_record(node) for label, node in nodes.items()}
         if 'dft_column' in self.ctx and 'benchmark' in stages:
-            node = self.ctx.dft_column
-            stages['benchmark']['dft_column'] = {
-                'pk': node.pk,
-                'uuid': node.uuid,
-                'wall_time': _wall_time(node),
-                'ok': node.is_finished_ok,
-            }
+            stages['benchmark']['dft_column'] = _process_record(self.ctx.dft_column)
         self.out('summary', campaign_summary(orm.Dict({'stages': stages}), metadata={'call_link_label': 'summary'}))
         if self.ctx.incomplete:
             return self.exit_codes.ERROR_STAGES_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))
@@ -703,9 +695,14 @@ def ensemble_groups(columns) -> dict[str, list[str]]:
     return groups
 
 
-def _wall_time(node: orm.ProcessNode) -> float:
-    """Seconds from creation to the last change of the node."""
-    return (node.mtime - node.ctime).total_seconds()
+def _process_record(node: orm.ProcessNode) -> dict:
+    """Return a stage's process for the summary: pk, uuid, wall time (s, creation to last change) and success."""
+    return {
+        'pk': node.pk,
+        'uuid': node.uuid,
+        'wall_time': (node.mtime - node.ctime).total_seconds(),
+        'ok': node.is_finished_ok,
+    }
 
 
 @calcfunction

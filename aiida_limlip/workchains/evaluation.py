@@ -367,17 +367,16 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
         """Find the jobs to run again: MD blown up (half the time step, once), MD or relaxations out of wall time."""
         self.ctx.setdefault('parts', {})
         self.ctx.setdefault('halved', [])
-        self.ctx.setdefault('exhausted', [])
         self.ctx.rerun = {}
         task = self.inputs.task.value
         if task not in ('md', 'relax'):
             return False
         for key, node in sorted(dict(self.ctx.jobs).items()):
             parts = self.ctx.parts.get(key, [])
-            if key in self.ctx.exhausted:
-                continue
             if node.exit_status == WALLTIME_STATUS and len(parts) < self.inputs.walltime_continuations.value:
-                if 'structures' in node.outputs and (task == 'relax' or 'velocities' in node.outputs):
+                if 'structures' in node.outputs and (
+                    task == 'relax' or ('velocities' in node.outputs and self._md_continuation(key, node)[2])
+                ):
                     self.ctx.rerun[key] = 'continue'
             elif node.exit_status in MD_RETRY_STATUSES and self.inputs.retry_md.value and not parts:
                 if key not in self.ctx.halved:
@@ -414,15 +413,9 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
                     f'relaxations from the positions reached in {retry.process_label}<{retry.pk}>'
                 )
             else:
+                whole, done, parameters = self._md_continuation(key, node)
                 parts = self.ctx.parts.setdefault(key, [])
-                whole = get_task('md').validate(_md_parameters(orm.load_node(parts[0]) if parts else node))
                 parts.append(node.pk)
-                done = sum(orm.load_node(pk).outputs.results['items'][key]['steps_completed'] for pk in parts)
-                parameters = continuation_parameters(whole, done, len(parts))
-                if parameters is None:  # every step made: the job's 341 stands, and `collect` says so
-                    self.ctx.exhausted.append(key)
-                    self.report(f'{node.process_label}<{node.pk}> ran out of wall time with no steps left to run')
-                    continue
                 (label,) = node.outputs.structures.keys()
                 builder.structures = {label: node.outputs.structures[label]}
                 builder.velocities = {label: node.outputs.velocities[label]}
@@ -435,6 +428,17 @@ class EvaluationWorkChain(FreshCodeMixin, WorkChain):
                     f'velocities in {retry.process_label}<{retry.pk}>'
                 )
             self.to_context(**{f'jobs.{key}': retry})
+
+    def _md_continuation(self, key: str, node) -> tuple[dict, int, dict | None]:
+        """Return the whole run's parameters, the steps made and those that continue run ``key`` after job ``node``.
+
+        The last is None if no step is left: a job that made every step is complete, not out of time (the engines say
+        so), and a 341 without steps left stands rather than running a part of nothing.
+        """
+        parts = [*self.ctx.get('parts', {}).get(key, []), node.pk]
+        whole = get_task('md').validate(_md_parameters(orm.load_node(parts[0])))
+        done = sum(orm.load_node(pk).outputs.results['items'][key]['steps_completed'] for pk in parts)
+        return whole, done, continuation_parameters(whole, done, len(parts))
 
     def collect(self):
         """Attach the outputs of every job, keyed by label; fail without outputs if any job failed.

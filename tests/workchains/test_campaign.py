@@ -380,3 +380,39 @@ def test_an_incomplete_benchmark_fails_the_campaign(runner_code):
     assert 'benchmark (BenchmarkWorkChain<' in node.exit_message and '[402]' in node.exit_message
     assert 'SNAP' in results['table']['columns']
     assert results['summary']['stages']['benchmark']['benchmark']['ok'] is False
+
+
+def test_the_dft_column_starts_with_the_campaign(runner_code, pw_code, li_family):
+    """With a pw.x code the campaign starts Table 1's DFT column at once (a DFT-only benchmark, `dft_column`) and
+    the models' benchmark takes its values as `dft_reference`: Table 1's DFT lattice constant is that of the pw.x
+    equation of state, and it traces back to the pw.x runs. Cheap pw.x settings (60 Ry, 7^3 k-points; at 30 Ry and
+    4^3 the minimum fell off the volume grid, and the campaign ended 405 naming the DFT column): the value
+    is checked against its own work chain and a wide physical window, not against the paper."""
+    from aiida_limlip.data.potential import PotentialData, find_lammps_potentials_dir
+    from aiida_limlip.query import campaign_progress
+
+    snap = PotentialData.from_snap_zuo2020(find_lammps_potentials_dir())
+    cheap_dft = {'kpoints_spacing': 0.05, 'parameters': {'SYSTEM': {'ecutwfc': 60.0, 'ecutrho': 240.0}}}
+    overrides = {
+        'stages': ['benchmark'],
+        'benchmark': {'overrides': {'eos': {'evaluation': {'dft_overrides': cheap_dft}}}},
+    }
+    builder = CampaignWorkChain.get_builder_from_protocol(
+        {'runner': runner_code, 'pw': pw_code}, protocol='fast', overrides=overrides, baselines={'SNAP': snap}
+    )
+    assert 'dft_code' in builder.benchmark
+    results, node = engine.run_get_node(builder)
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    dft_column, benchmark = called_with(node, 'dft_column'), called_with(node, 'benchmark')
+    assert dft_column.ctime < benchmark.ctime and 'dft_code' not in benchmark.inputs
+    dft_eos = called_with(dft_column, 'eos_DFT')
+    assert benchmark.inputs.dft_reference.creator.process_label == 'assemble_dft_column'
+    table = results['table'].get_dict()
+    a_dft = table['values']['DFT']['lattice_constant']
+    assert a_dft == pytest.approx(dft_eos.outputs.lattice_constant.value, rel=1e-9)
+    assert 3.2 < a_dft < 3.7
+    assert table['values']['SNAP']['lattice_constant'] == pytest.approx(3.5062, abs=2e-3)
+    assert walk_to_pw(results['table']) and walk_to_pw(results['table']) == walk_to_pw(dft_eos.outputs.results)
+    assert results['summary']['stages']['benchmark']['dft_column']['pk'] == dft_column.pk
+    progress = campaign_progress(node)
+    assert progress['stages_done'] == progress['stages_total'] == 1
