@@ -138,9 +138,14 @@ class NequipTrainingBaseWorkChain(TrainingBaseWorkChain):
 
     @staticmethod
     def progress(node: orm.CalcJobNode) -> tuple[str, int]:
-        """Return ``('epoch', number of epochs logged)``."""
+        """Return ``('epoch', epochs done)``: the last epoch logged plus one, counted from the training's start.
+
+        A continued job logs only its own epochs, so their number is not the progress (a third job that made fewer
+        epochs than the second was once taken for no progress at all).
+        """
         curve = node.outputs.learning_curve if 'learning_curve' in node.outputs else None
-        return 'epoch', 0 if curve is None else len(curve.get_array('epoch'))
+        epochs = [] if curve is None else curve.get_array('epoch')
+        return 'epoch', int(epochs[-1]) + 1 if len(epochs) else 0
 
 
 class DeepmdTrainingBaseWorkChain(TrainingBaseWorkChain):

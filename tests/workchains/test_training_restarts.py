@@ -2,6 +2,7 @@
 checkpoint, a diverging one is retried once at a lower learning rate (time budgets: tests/calculations/test_nequip.py).
 """
 
+import numpy as np
 import pytest
 from aiida import engine, orm
 
@@ -36,6 +37,32 @@ def check_restarted_jobs(node, counter: str) -> list:
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}; {counter}s of each job: {ranges}'
     assert len(jobs) >= 2, f'the limit did not kill the first job ({counter}s {ranges}): lower CPU_LIMIT'
     return jobs
+
+
+class _Job:
+    """A stand-in for a finished training job: its ``outputs`` hold a learning curve of the given epochs or steps."""
+
+    class _Outputs(dict):
+        __getattr__ = dict.__getitem__
+
+    class _Curve:
+        def __init__(self, name, values):
+            self.arrays = {name: np.asarray(values)}
+
+        def get_array(self, name):
+            return self.arrays[name]
+
+    def __init__(self, name, values):
+        self.outputs = self._Outputs(learning_curve=self._Curve(name, values))
+
+
+def test_progress_counts_from_the_start_of_the_training_not_of_the_job():
+    """A continued job that made fewer epochs than the one before still made progress (CI: jobs of epochs 0-15,
+    16-33, 34-48 ended 'no progress' after the third, since 15 epochs < 18)."""
+    assert NequipTrainingBaseWorkChain.progress(_Job('epoch', range(16, 34))) == ('epoch', 34)
+    assert NequipTrainingBaseWorkChain.progress(_Job('epoch', range(34, 49))) == ('epoch', 49)
+    assert DeepmdTrainingBaseWorkChain.progress(_Job('step', [140, 160, 180])) == ('step', 180)
+    assert NequipTrainingBaseWorkChain.progress(type('Job', (), {'outputs': {}})()) == ('epoch', 0)
 
 
 @pytest.mark.slow
