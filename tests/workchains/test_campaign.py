@@ -395,7 +395,12 @@ def test_the_dft_column_starts_with_the_campaign(runner_code, pw_code, li_family
     cheap_dft = {'kpoints_spacing': 0.05, 'parameters': {'SYSTEM': {'ecutwfc': 60.0, 'ecutrho': 240.0}}}
     overrides = {
         'stages': ['benchmark'],
-        'benchmark': {'overrides': {'eos': {'evaluation': {'dft_overrides': cheap_dft}}}},
+        # Five volumes over the protocol's ±4 %, not seven: five pw.x SCFs.
+        'benchmark': {
+            'overrides': {
+                'eos': {'volume_strains': [-0.04, -0.02, 0.0, 0.02, 0.04], 'evaluation': {'dft_overrides': cheap_dft}}
+            }
+        },
     }
     builder = CampaignWorkChain.get_builder_from_protocol(
         {'runner': runner_code, 'pw': pw_code}, protocol='fast', overrides=overrides, baselines={'SNAP': snap}

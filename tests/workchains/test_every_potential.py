@@ -40,6 +40,18 @@ def potential(request, tiny_potentials):
     return tiny_potentials[request.param]
 
 
+def with_one_nequip(precision: str):
+    """Run a test with SNAP, MEAM, DeePMD and the NequIP model of one ``precision`` (``'32'`` or ``'64'``).
+
+    Both precisions run where numbers hinge on precision (finite differences of the elastic constants and phonons,
+    and MD, whose continued parts must join to 1e-5). The others share every code path between the two and take one
+    each, alternating, so each precision still runs through most work chains' batches (the model-deviation test pairs
+    the two anyway): two NequIP columns there cost 250 s of CI for no path that one does not take.
+    """
+    kinds = [kind for kind in POTENTIAL_KINDS if not kind.startswith('NequIP') or kind == f'NequIP{precision}']
+    return pytest.mark.parametrize('potential', kinds, indirect=True)
+
+
 #: One ASE calculator per potential for the direct checks of this module (loading a model takes seconds).
 _CALCULATORS: dict = {}
 
@@ -80,6 +92,7 @@ def assert_frames_are_their_own(node, potential):
     assert checked > 1
 
 
+@with_one_nequip('64')
 def test_equation_of_state(potential, runner_code):
     """The relaxed cell has no stress, and the fitted E0 is the directly computed energy at the fitted volume."""
     structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True))
@@ -136,6 +149,7 @@ def test_elastic_constants(potential, runner_code):
     assert_frames_are_their_own(node, potential)
 
 
+@with_one_nequip('64')
 def test_vacancy_formation_energy(potential, runner_code):
     """The relaxed supercells are minima of the potential and E_v is their directly computed energy difference.
 
@@ -163,6 +177,7 @@ def test_vacancy_formation_energy(potential, runner_code):
     assert_frames_are_their_own(node, potential)
 
 
+@with_one_nequip('32')
 def test_surface_energies(potential, runner_code):
     """gamma(100) equals a direct relaxation of ASE's bcc100 slab with as many layers; (110) is in the same batch."""
     structure = orm.StructureData(ase=bulk('Li', 'bcc', a=A, cubic=True))
@@ -206,6 +221,7 @@ def test_phonons(potential, runner_code, tmp_path):
         assert np.sort(points[label]) == pytest.approx(reference, abs=0.02)
 
 
+@with_one_nequip('64')
 def test_test_set_errors(potential, runner_code, snap_labelled_set):
     """The RMSEs equal those computed with NumPy from direct predictions on the same frames."""
     builder = PredictionErrorsWorkChain.get_builder_from_protocol(runner_code, potential, snap_labelled_set)
@@ -296,6 +312,7 @@ def test_md(potential, runner_code, lmp_code, engine_name):
     assert np.abs(shift @ np.linalg.inv(last.cell) - np.round(shift @ np.linalg.inv(last.cell))).max() < 1e-8
 
 
+@with_one_nequip('32')
 def test_md_with_the_model_deviation_of_an_ensemble(potential, tiny_potentials, runner_code):
     """Exploration MD on the runner (ASE) engine, as active learning runs NequIP ensembles: the deviation of every
     sampled frame is that of the models' own calculators, whatever kind drives the run."""
@@ -324,6 +341,7 @@ def test_md_with_the_model_deviation_of_an_ensemble(potential, tiny_potentials, 
     assert deviation.get_array('max_devi_f').max() > 1e-3  # two different models do disagree
 
 
+@with_one_nequip('32')
 def test_neb(potential, runner_code):
     """A vacancy hop in a 15-atom cell: the band converges and its images hold their own energies (one calculator
     is shared by every image of a machine-learning potential)."""
@@ -348,6 +366,7 @@ def test_neb(potential, runner_code):
     assert path['barrier_forward'] == pytest.approx(max(path['energies']) - path['energies'][0], abs=1e-9)
 
 
+@with_one_nequip('64')
 def test_adsorption_and_diffusion(potential, runner_code):
     """A 2x2 grid on a thin (100) slab, then the bands from its minimum: E_ads from energies evaluated directly on the
     stored structures, every frame its own, and each path's barrier from its band's images."""
@@ -400,6 +419,7 @@ def test_adsorption_and_diffusion(potential, runner_code):
         assert path['barrier'] == pytest.approx(max(energies) - min(energies), abs=1e-5)
 
 
+@with_one_nequip('32')
 def test_finite_temperature(potential, runner_code, lmp_code):
     """Both finite-temperature work chains on a 16-atom cell for a few steps, on the engine chosen for the potential:
     a(T) is the mean recorded box, and C11, C12, C44 the weighted slopes of the recorded stresses, both recomputed
