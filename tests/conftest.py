@@ -429,5 +429,10 @@ def tiny_potentials(session_localhost, snap_spec, lammps_potentials_dir) -> Tiny
     return TinyPotentials(session_localhost, snap_spec, lammps_potentials_dir)
 
 
+def long_test(reason: str):
+    """Skip a test unless ``LIMLIP_LONG_TESTS`` is set: a check kept out of CI for time, ``reason`` saying why."""
+    return pytest.mark.skipif(not os.environ.get('LIMLIP_LONG_TESTS'), reason=f'{reason}; LIMLIP_LONG_TESTS=1 runs it')
+
+
 #: Every potential kind of the paper and its baselines, for tests of features that take any potential.
 POTENTIAL_KINDS = ('SNAP', 'MEAM', 'DeePMD', 'NequIP32', 'NequIP64')

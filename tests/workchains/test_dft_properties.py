@@ -3,8 +3,6 @@
 The converged DFT column (paper settings, denser meshes) is in benchmarks/dft_convergence.py and dft_column.py.
 """
 
-import os
-
 import numpy as np
 import pytest
 from aiida import engine, orm
@@ -13,6 +11,8 @@ from ase.build import bulk
 from aiida_limlip.workchains.dft import kpoint_mesh
 from aiida_limlip.workchains.properties.elastic import ElasticConstantsWorkChain
 from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
+
+from ..conftest import long_test
 
 #: Paper Table 1, "DFT (paper)" column.
 PAPER = {'a0': 3.434, 'B': 13.7, 'C11': 14.8, 'C12': 13.1, 'C44': 10.4}
@@ -60,10 +60,8 @@ def test_pw_lattice_constant_bulk_modulus_and_elastic_constants(pw_code, li_fami
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get('LIMLIP_LONG_TESTS'),
-    reason='C44 from pw.x at the fast protocol: the cubic pair of strains at 14^3, 3 min beside the rest; over the '
-    'CI budget; LIMLIP_LONG_TESTS=1 runs it',
+@long_test(
+    'C44 from pw.x at the fast protocol: the cubic pair of strains at 14^3, 3 min beside the rest; over the CI budget'
 )
 def test_pw_c44(pw_code, li_family):
     """C44 from the yz shear at the fast protocol (with the xx pair: the work chain takes [0, 3], not [3] alone),

@@ -6,7 +6,6 @@ figure are in ``benchmarks/finite_temperature.py``.
 """
 
 import csv
-import os
 
 import numpy as np
 import pytest
@@ -22,6 +21,8 @@ from aiida_limlip.workchains.properties.finite_temperature import (
     FiniteTemperatureElasticWorkChain,
     ThermalExpansionWorkChain,
 )
+
+from ..conftest import long_test
 
 
 @pytest.fixture
@@ -147,10 +148,8 @@ def test_engines_agree_at_room_temperature(codes, snap_potential):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get('LIMLIP_LONG_TESTS'),
-    reason='a property of the error estimate, not of a result: 4.5 min beside the suite on 2 cores, beyond the CI '
-    'budget; LIMLIP_LONG_TESTS=1 runs it',
+@long_test(
+    'a property of the error estimate, not of a result: 4.5 min beside the suite on 2 cores, beyond the CI budget'
 )
 def test_standard_errors_shrink_with_the_run_length(codes, snap_potential):
     """Four times longer NVT runs (1,200 and 4,800 steps) give smaller standard errors of C11, C12 and C44: each

@@ -4,8 +4,6 @@ Physics checks of the integrators and thermostats with SNAP, checks that the two
 modes that keep what a run recorded. Cells and runs are small: the long runs are in ``benchmarks/``.
 """
 
-import os
-
 import numpy as np
 import pytest
 from aiida import engine, orm
@@ -17,6 +15,7 @@ from aiida_limlip.workchains.common import check_builder
 from aiida_limlip.workchains.evaluation import EvaluationWorkChain, build_evaluation_inputs
 
 from ..cells import vacancy_hop
+from ..conftest import long_test
 
 pytestmark = pytest.mark.slow
 
@@ -65,11 +64,7 @@ def test_nve_conserves_energy(codes, snap_potential, engine_name):
         assert atoms.get_forces() == pytest.approx(trajectory.get_array('forces')[index], abs=1e-6)
 
 
-@pytest.mark.skipif(
-    not os.environ.get('LIMLIP_LONG_TESTS'),
-    reason='3.5 min beside the suite (3000 steps of 54 SNAP atoms for a 3 % tolerance), beyond the CI budget; '
-    'LIMLIP_LONG_TESTS=1 runs it',
-)
+@long_test('3.5 min beside the suite (3000 steps of 54 SNAP atoms for a 3 % tolerance), beyond the CI budget')
 def test_nvt_holds_the_temperature(codes, snap_potential):
     """Nose-Hoover chain in LAMMPS: the mean temperature is within 3 % of the target after equilibration."""
     parameters = {
@@ -87,10 +82,9 @@ def test_nvt_holds_the_temperature(codes, snap_potential):
     assert temperature['samples'] == 251  # steps 500..3000 every 10
 
 
-@pytest.mark.skipif(
-    not os.environ.get('LIMLIP_LONG_TESTS'),
-    reason='2.5 min beside the suite, beyond the CI budget, and checked also by test_finite_temperature.py::'
-    'test_engines_agree_at_room_temperature; LIMLIP_LONG_TESTS=1 runs it',
+@long_test(
+    '2.5 min beside the suite, beyond the CI budget, and checked also by test_finite_temperature.py::'
+    'test_engines_agree_at_room_temperature'
 )
 def test_npt_engines_agree(codes, snap_potential):
     """NPT at 0 GPa and 300 K in both engines, 54 atoms.
