@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument('--code', default='pw@localhost')
     parser.add_argument('--protocol', default='fast', help='LabellingWorkChain protocol (the demo: fast)')
     parser.add_argument('--kpoints-spacing', type=float, default=0.25, help='1/Å, without 2 pi (the demo: 0.25)')
+    parser.add_argument('--ecutwfc', type=float, help="Ry, the density cutoff 4x (default: the protocol's)")
     parser.add_argument('--lattice', type=float, nargs='+', default=[3.18, 3.24, 3.30, 3.36, 3.42, 3.48])
     args = parser.parse_args()
     load_profile()
@@ -37,11 +38,15 @@ def main() -> None:
         for index, a in enumerate(args.lattice)
     }
     overrides = {'kpoints_spacing': args.kpoints_spacing, 'max_concurrent': 2}
+    if args.ecutwfc:
+        overrides['parameters'] = {'SYSTEM': {'ecutwfc': args.ecutwfc, 'ecutrho': 4 * args.ecutwfc}}
     builder = LabellingWorkChain.get_builder_from_protocol(
         args.code, structures, protocol=args.protocol, overrides=overrides
     )
     _, node = run_get_node(builder)
-    print(f'LabellingWorkChain<{node.pk}> [{node.exit_status}], {args.protocol}, k-spacing {args.kpoints_spacing} 1/Å')
+    ecut = args.ecutwfc or "the protocol's"
+    print(f'LabellingWorkChain<{node.pk}> [{node.exit_status}], {args.protocol}, k-spacing {args.kpoints_spacing} 1/Å,')
+    print(f'  ecutwfc {ecut} Ry, wall time {node.mtime - node.ctime}')
     energies = {
         atoms.info['label']: atoms.get_potential_energy() / len(atoms) for atoms in node.outputs.frames.get_frames()
     }
