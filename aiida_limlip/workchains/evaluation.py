@@ -211,6 +211,7 @@ def build_evaluation_inputs(
         'kpoints_spacing': orm.Float(dft['kpoints_spacing']),
         'parameters': orm.Dict(dft['parameters']),
         'max_concurrent': orm.Int(dft['max_concurrent']),
+        'gamma_tricks': orm.Bool(dft['gamma_tricks']),
         'options': orm.Dict({**dft.get('options', {}), **(options or {})}),
     }
     if dft.get('kpoints_mesh'):
