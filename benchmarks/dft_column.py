@@ -24,7 +24,10 @@ work chain is kept in the group ``limlip/benchmarks/dft-column`` (a step already
     python benchmarks/dft_column.py phonons
     python benchmarks/dft_column.py report
 
-Not a test: the 16-site vacancy at the paper's settings takes about an hour on 2 cores.
+Not a test, and not a laptop's job at the paper's settings: the perfect 16-atom cell alone has 35 k-points at
+100/400 Ry, and its first two SCF iterations took ~1100 s of CPU each per process (2 MPI processes, beside other
+work), so the 16-site vacancy (one SCF for the perfect cell, a relaxation for the vacancy) is many hours on 2 cores;
+run it on a cluster (``--code pw@<cluster>``) or with ``--dft-protocol demo``.
 """
 
 from __future__ import annotations
