@@ -104,7 +104,7 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             valid_type=orm.Bool,
             default=lambda: orm.Bool(True),
             help="Run a structure whose mesh is the Gamma point alone with pw.x's Gamma tricks (K_POINTS gamma): "
-            'the same labels in about half the time.',
+            'the same labels, to the SCF threshold, in about half the time.',
         )
         spec.input(
             'structure_parameters',
