@@ -26,6 +26,9 @@ from .base import (
 
 OPTIMIZERS = ('BFGS', 'FIRE', 'LBFGS')
 
+#: Tolerance (Å) of the space group that ``keep_symmetry`` keeps.
+SYMPREC = 1e-3
+
 
 def optimizer_class(name: str):
     """Return ASE's optimizer class ``name``."""
@@ -45,6 +48,12 @@ def relax_structure(atoms: Atoms, context: TaskContext, parameters: dict) -> tup
     atoms = atoms.copy()
     atoms.calc = context.calculator()
     apply_constraints(atoms, parameters['constraints'])
+    if parameters['keep_symmetry']:
+        from ase.constraints import FixSymmetry
+
+        # Forces and stress symmetrised with the start's space group: a crystal that the potential makes unstable
+        # (an ML model's bcc with C11 < C12) cannot slide away from it on numerical noise.
+        atoms.set_constraint([*atoms.constraints, FixSymmetry(atoms, symprec=SYMPREC)])
     if parameters['relax_cell']:
         target = FrechetCellFilter(
             atoms,
@@ -128,6 +137,9 @@ RELAX_PARAMETERS = {
     'relax_cell': Parameter(False, 'also relax the cell (ASE FrechetCellFilter)', boolean),
     'hydrostatic_strain': Parameter(False, 'only allow isotropic cell changes', boolean),
     'constant_volume': Parameter(False, 'keep the volume fixed while relaxing the cell shape', boolean),
+    'keep_symmetry': Parameter(
+        False, "keep the start's space group (ASE FixSymmetry, tolerance 1e-3 Å) while relaxing", boolean
+    ),
     'pressure': Parameter(0.0, 'external scalar pressure for the cell relaxation (GPa)'),
     'fmax': Parameter(1e-3, 'force threshold (eV/Å); for the cell, on stress x volume / atoms (eV)', positive),
     'max_steps': Parameter(500, 'steps of the optimizer', positive_integer),

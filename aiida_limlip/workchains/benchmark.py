@@ -219,6 +219,7 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
         self.ctx.eos_order = sorted(self.ctx.eos_pending, key=lambda column: self.ctx.columns[column] is None)
         self.ctx.eos = {}
         self.ctx.property_pks = {}
+        self.ctx.not_run = []
         self.report(f'equation of state for {len(self.ctx.columns)} columns')
 
     def eos_pending(self) -> bool:
@@ -241,7 +242,14 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
             structure = node.outputs.equilibrium_structure
             wanted = self.inputs.dft_properties if potential is None else self.inputs.properties
             for prop in wanted.get_list():
-                builder = self._builder(prop, column, structure)
+                try:
+                    builder = self._builder(prop, column, structure)
+                except ValueError as exception:
+                    # The equilibrium a potential found may not suit a property (a model whose crystal is no longer
+                    # cubic has no C11, C12, C44): that cell stays empty, the rest of the table goes on.
+                    self.ctx.not_run.append(f'{prop} of {column}')
+                    self.report(f'{prop} of {column} not run: {exception}')
+                    continue
                 builder.metadata.call_link_label = f'{prop}_{column}'
                 self.ctx.property_pks.setdefault(prop, {})[column] = self.submit(builder).pk
             if potential is not None and 'test_set' in self.inputs:
@@ -280,7 +288,7 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
 
     def inspect_properties(self):
         """Note the failures; the table is assembled from what succeeded."""
-        self.ctx.failed = list(self.ctx.failed_eos)
+        self.ctx.failed = list(self.ctx.failed_eos) + list(self.ctx.not_run)
         for prop, columns in self.ctx.get('properties', {}).items():
             for column, node in columns.items():
                 if not node.is_finished_ok:

@@ -153,6 +153,35 @@ def test_relax_keeps_constrained_atoms_in_place(snap_context):
     assert not relaxed.constraints  # the output frame carries no constraint of the task
 
 
+def test_relax_keeps_the_space_group_when_asked(tmp_path):
+    """A potential with a small shear stress on a cubic crystal (an unstable ML model's bcc, in effect) shears the cell
+    in a free relaxation; with ``keep_symmetry`` the stress is symmetrised and the crystal stays cubic."""
+    from ase.calculators.emt import EMT
+
+    from aiida_limlip.analysis.structures import is_cubic
+    from aiida_limlip.runner.calculators import _shared
+
+    class ShearedEMT(EMT):
+        def calculate(self, *args, **kwargs):
+            super().calculate(*args, **kwargs)
+            if 'stress' in self.results:
+                self.results['stress'] = self.results['stress'] + np.array([0, 0, 0, 0, 0, 2e-3])  # eV/Å^3, xy
+
+    context = TaskContext(_shared(ShearedEMT))
+    cells = {}
+    for keep in (False, True):
+        parameters = validate_task_parameters('relax', {'relax_cell': True, 'fmax': 1e-4, 'keep_symmetry': keep})
+        cells[keep] = TASKS['relax'].function([bulk('Cu', 'fcc', a=3.6)], context, parameters).frames[0]
+    assert not is_cubic(cells[False])  # the check can fail: the shear stress did break the symmetry
+    assert is_cubic(cells[True])
+    # Symmetrised, the stress left is EMT's own hydrostatic one: the volume is EMT's equilibrium.
+    reference = bulk('Cu', 'fcc', a=3.6)
+    reference.calc = EMT()
+    parameters = validate_task_parameters('relax', {'relax_cell': True, 'fmax': 1e-4, 'hydrostatic_strain': True})
+    expected = TASKS['relax'].function([reference], TaskContext(_shared(EMT)), parameters).frames[0]
+    assert cells[True].get_volume() == pytest.approx(expected.get_volume(), rel=1e-4)
+
+
 def test_batch_frames_keep_their_own_results_with_a_shared_calculator(tmp_path):
     """ML calculators are shared by a batch; every relaxed frame still carries its own energy, forces and stress.
 

@@ -20,7 +20,13 @@ def test_protocols():
     paper = EquationOfStateWorkChain.get_protocol_inputs('paper')
     assert len(paper['volume_strains']) == 11
     merged = EquationOfStateWorkChain.get_protocol_inputs('fast', {'relax_parameters': {'fmax': 1e-5}})
-    assert merged['relax_parameters'] == {'relax_cell': True, 'fmax': 1e-5, 'max_steps': 500, 'optimizer': 'BFGS'}
+    assert merged['relax_parameters'] == {
+        'relax_cell': True,
+        'keep_symmetry': True,
+        'fmax': 1e-5,
+        'max_steps': 500,
+        'optimizer': 'BFGS',
+    }
     with pytest.raises(ValueError, match='unknown override key.*relax_parameter\\b'):
         EquationOfStateWorkChain.get_protocol_inputs('fast', {'relax_parameter': {'fmax': 1e-5}})
     with pytest.raises(ValueError, match=r'unknown override key.*evaluation.dft_protocl'):
