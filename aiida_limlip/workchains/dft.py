@@ -81,7 +81,7 @@ def build_pw_base_inputs(
     wavefunctions, half the plane-wave coefficients) unless ``gamma_tricks`` is False: the same energy, forces and
     stress to the SCF threshold in about half the time (measured: a 16-atom bulk cell 9.6 s against 17.2 s, a 12-atom
     slab 22 s against 51 s). A loose threshold lets the two SCF paths differ by more than the tricks do (0.26 eV/Å on
-    one atom at 5e-7 Ry/atom and 30/120 Ry); converged to 1e-9 Ry they agree to 4 meV/Å.
+    one atom at 5e-7 Ry/atom); converged to 1e-9 Ry they agree to 4 meV/Å.
     """
     kpoints = orm.KpointsData()
     mesh = list(mesh) if mesh else kpoint_mesh(structure.get_ase(), kpoints_spacing)

@@ -183,7 +183,7 @@ def test_gamma_tricks_give_the_same_labels(pw_code, li_family):
     """A cell at the Gamma point alone, labelled with pw.x's Gamma tricks (K_POINTS gamma) and without (automatic).
 
     The tricks store only the real wavefunctions of the Gamma point, so converged SCFs agree: energy, forces and
-    stress. Converged tightly (1e-10 Ry/atom), because at 5e-7 Ry/atom and 30/120 Ry the two SCF paths end up to
+    stress. Converged tightly (1e-10 Ry/atom), because at the demo's 5e-7 Ry/atom the two SCF paths end up to
     0.26 eV/Å apart on one atom of a 16-atom cell (pw.x's "SCF correction" to the forces: 0.2 eV/Å), and at 1e-9 Ry
     within 4 meV/Å of each other with identical energies (measured with pw.x directly).
     """
