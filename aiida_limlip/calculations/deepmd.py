@@ -33,6 +33,10 @@ def validate_inputs(inputs: dict, _) -> str | None:
     return validate_training_data(inputs)
 
 
+#: deepmd-kit's data-loader worker processes per training job (its NUM_WORKERS), unless the job sets its own.
+DATA_LOADER_WORKERS = 0
+
+
 class DeepmdTrainingCalculation(TrainingCalculation):
     """Run ``dp --pt train`` then ``dp --pt freeze``; the parser returns the frozen model as a ``PotentialData``."""
 
@@ -92,6 +96,10 @@ class DeepmdTrainingCalculation(TrainingCalculation):
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [train, freeze]
         calcinfo.codes_run_mode = datastructures.CodeRunMode.SERIAL
+        # deepmd-kit's data loader forks min(4, cores) worker processes by default; on small data sets they only add
+        # inter-process traffic (measured, 1000 steps alone on this machine: 26.3 s wall and 31 s of CPU with 2
+        # workers, 22.0 s and 21.7 s with none). A NUM_WORKERS set for the job (environment_variables) wins.
+        calcinfo.prepend_text = f'export NUM_WORKERS=${{NUM_WORKERS:-{DATA_LOADER_WORKERS}}}'
         calcinfo.retrieve_list = [LCURVE_FILE, MODEL_FILE, TRAIN_LOG, FREEZE_LOG, INPUT_FILE]
         if 'parent_folder' in self.inputs:
             parent = self.inputs.parent_folder

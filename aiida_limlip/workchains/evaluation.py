@@ -212,6 +212,7 @@ def build_evaluation_inputs(
         'parameters': orm.Dict(dft['parameters']),
         'max_concurrent': orm.Int(dft['max_concurrent']),
         'gamma_tricks': orm.Bool(dft['gamma_tricks']),
+        'max_iterations': orm.Int(dft['max_iterations']),
         'options': orm.Dict({**dft.get('options', {}), **(options or {})}),
     }
     if dft.get('kpoints_mesh'):

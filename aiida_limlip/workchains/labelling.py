@@ -118,6 +118,13 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             default=lambda: orm.Int(4),
             help='SCFs running at once: a new one starts as soon as one ends.',
         )
+        spec.input(
+            'max_iterations',
+            valid_type=orm.Int,
+            default=lambda: orm.Int(5),
+            help="pw.x runs per structure, PwBaseWorkChain's restarts (less mixing, ...) included; 1: a structure "
+            'whose SCF fails once is left out with its reason.',
+        )
         spec.input('options', valid_type=orm.Dict, required=False, help='Scheduler options of every pw.x job.')
         spec.inputs.validator = validate_inputs
         spec.outline(cls.setup, while_(cls.has_work)(cls.submit_and_wait, cls.inspect_finished), cls.collect)
@@ -151,7 +158,8 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             Protocol name; see :meth:`get_available_protocols`.
         overrides
             Merged recursively into the protocol: ``parameters``, ``kpoints_spacing``, ``kpoints_mesh``,
-            ``gamma_tricks``, ``pseudo_family``, ``max_concurrent``, ``options``, ``structure_parameters`` (e.g. the
+            ``gamma_tricks``, ``pseudo_family``, ``max_concurrent``, ``max_iterations``, ``options``,
+            ``structure_parameters`` (e.g. the
             output of ``ConvergenceWorkChain``).
         config_classes
             Structure label to configuration class.
@@ -176,6 +184,7 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
             builder.kpoints_mesh = orm.List(list(inputs['kpoints_mesh']))
         builder.max_concurrent = orm.Int(inputs['max_concurrent'])
         builder.gamma_tricks = orm.Bool(inputs['gamma_tricks'])
+        builder.max_iterations = orm.Int(inputs['max_iterations'])
         builder.options = orm.Dict(inputs.get('options', {}))
         if inputs.get('structure_parameters'):
             builder.structure_parameters = orm.Dict(inputs['structure_parameters'])
@@ -225,6 +234,7 @@ class LabellingWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
                 mesh=self.inputs.kpoints_mesh.get_list() if 'kpoints_mesh' in self.inputs else None,
                 gamma_tricks=self.inputs.gamma_tricks.value,
             )
+            inputs['max_iterations'] = self.inputs.max_iterations
             inputs['metadata'] = {'call_link_label': f'scf_{label}', 'label': label}
             self.ctx.running[label] = self.submit(PwBaseWorkChain, **inputs).pk
             submitted.append(label)

@@ -40,6 +40,8 @@ def test_train_and_use_the_model(tiny_potentials, tmp_path):
     potential = tiny_potentials['DeePMD']
     node = potential.creator
     assert node.process_class is DeepmdTrainingCalculation and node.is_finished_ok
+    # The data loader runs in the training process (no worker processes) unless the job says otherwise.
+    assert 'export NUM_WORKERS=${NUM_WORKERS:-0}' in node.base.repository.get_object_content('_aiidasubmit.sh')
     curve = node.outputs.learning_curve
     assert list(curve.get_array('step')) == [1, *range(100, 1001, 100)]
     # Columns are mapped by name: the learning rate starts at start_lr and decays exponentially towards stop_lr.

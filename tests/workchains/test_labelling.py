@@ -115,6 +115,27 @@ def test_one_failed_scf_leaves_a_complete_set_of_the_others(pw_code, li_family):
 
 
 @pytest.mark.slow
+def test_max_iterations_bounds_the_restarts_of_a_stalled_scf(pw_code, li_family):
+    """An SCF stopped after 2 steps is not converged: PwBaseWorkChain restarts it with less mixing, up to
+    ``max_iterations`` pw.x runs in all; with 1 the structure is left out at once (the demo's active learning)."""
+    structures = {'displaced': small_structures()['displaced']}
+    stalled = {'structure_parameters': {'displaced': {'ELECTRONS': {'electron_maxstep': 2}}}}
+    runs = {}
+    for limit in (1, 2):
+        builder = LabellingWorkChain.get_builder_from_protocol(
+            pw_code, structures, protocol='fast', overrides={**stalled, 'max_iterations': limit}
+        )
+        _, node = engine.run_get_node(builder)
+        assert node.exit_status == LabellingWorkChain.exit_codes.ERROR_ALL_STRUCTURES_FAILED.status
+        (base,) = node.called
+        assert base.inputs.max_iterations.value == limit
+        runs[limit] = [call for call in base.called if call.process_label == 'PwCalculation']
+    assert len(runs[1]) == 1 and len(runs[2]) == 2
+    betas = [run.inputs.parameters['ELECTRONS']['mixing_beta'] for run in runs[2]]
+    assert betas[1] < betas[0]  # the restart had less mixing
+
+
+@pytest.mark.slow
 def test_a_free_slot_takes_the_next_structure_at_once(pw_code, li_family):
     """Two SCFs at a time: while a 16-atom cell runs, the 1-atom cells pass one after another through the other slot.
 
