@@ -92,6 +92,34 @@ def test_table1_for_snap_and_meam_through_the_daemon(
     assert there == here
 
 
+@pytest.mark.slow
+def test_a_property_that_refuses_a_columns_equilibrium_is_left_out(submit_and_await, runner_code, snap_potential):
+    """The elastic constants refuse a non-cubic equilibrium (a model that transformed its crystal, in effect): Table 1
+    is still assembled with the lattice constant, and the work chain ends 402 naming what was left out."""
+    tetragonal = bulk('Li', 'bcc', a=3.40)  # 10 % longer along z: near SNAP's equilibrium volume
+    tetragonal.set_cell(tetragonal.cell * [1.0, 1.0, 1.1], scale_atoms=True)
+    builder = BenchmarkWorkChain.get_builder_from_protocol(
+        runner_code,
+        orm.StructureData(ase=tetragonal),
+        {'SNAP': snap_potential},
+        properties=['elastic'],
+        # No relaxation: the E-V grid is scaled from the tetragonal cell, which stays the column's equilibrium.
+        overrides={'eos': {'relax_parameters': None, 'volume_strains': [-0.08, -0.04, 0.0, 0.04, 0.08]}},
+    )
+    node = submit_and_await(builder, timeout=600)
+    eos = called(node, 'eos_SNAP')
+    assert node.exit_status == BenchmarkWorkChain.exit_codes.ERROR_PROPERTIES_FAILED.status, eos.exit_message
+    assert 'elastic of SNAP' in node.exit_message
+    table = node.outputs.table.get_dict()
+    eos = called(node, 'eos_SNAP')
+    assert table['values']['SNAP']['lattice_constant'] == eos.outputs.lattice_constant.value
+    assert table['values']['SNAP'].get('C11') is None
+    assert not node.base.links.get_outgoing(link_label_filter='elastic_SNAP').all()  # nothing was submitted
+    report = '\n'.join(log.message for log in orm.Log.collection.get_logs_for(node))
+    assert 'elastic of SNAP not run' in report, report
+    assert 'the structure is not cubic' in report, report
+
+
 def test_benchmark_bad_inputs(runner_code, snap_potential):
     structure = orm.StructureData(ase=bulk('Li', 'bcc', a=3.45))
     cases = [
