@@ -359,8 +359,10 @@ def campaign_progress(node: orm.WorkflowNode) -> dict:
         children = {}
         for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all():
             label = link.link_label
-            # The DFT column of Table 1 starts with the campaign but belongs to the benchmark stage.
-            stage = 'training' if label.startswith('train_') else 'benchmark' if label == 'dft_column' else label
+            # Table 1's early columns (DFT, baselines; `dft_column` in older graphs) start with the campaign but belong
+            # to the benchmark stage.
+            early = label in ('early_columns', 'dft_column')
+            stage = 'training' if label.startswith('train_') else 'benchmark' if early else label
             for figure_stage, props in FIGURE_STAGES.items():
                 if any(label.startswith(f'{prop}_') for prop in props):
                     stage = figure_stage

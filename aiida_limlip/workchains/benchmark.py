@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
@@ -19,17 +20,37 @@ from .properties.eos import EquationOfStateWorkChain
 #: Properties computed at each column's equilibrium lattice, after its equation of state.
 PROPERTIES = ('elastic', 'vacancy', 'surfaces', 'phonons')
 DFT_COLUMN = 'DFT'
+#: The outputs ``computed`` may hold per column: the results of each property and the figure outputs (registry names).
+COMPUTED_OUTPUTS = ('eos', *PROPERTIES, 'errors', *(name for p in PROPERTIES for name in REGISTRY[p].figure))
+
+
+def computed_error(computed, dft: bool) -> str | None:
+    """Return why the ``computed`` results (column -> output -> node) cannot stand for their columns, or None."""
+    for column, outputs in (computed or {}).items():
+        message = column_name_error(column)
+        if message:
+            return f'computed: {message}'
+        if not isinstance(outputs, Mapping):
+            return f'computed: give column `{column}` as {{output: results node}}, e.g. {{"eos": ...}}'
+        unknown = sorted(set(outputs) - set(COMPUTED_OUTPUTS))
+        if unknown:
+            return f'computed: `{column}` has unknown outputs {unknown}; choose from {", ".join(COMPUTED_OUTPUTS)}'
+        if 'eos' not in outputs:
+            return f'computed: column `{column}` has no `eos`; every column of Table 1 has its lattice'
+        if column == DFT_COLUMN and dft:
+            return f'computed: the `{DFT_COLUMN}` column is both given and to be computed (dft_code or dft_reference)'
+    return None
 
 
 def column_name_error(name: str) -> str | None:
     """Return an error message if ``name`` cannot be a column (it names links in the graph), else None."""
-    if name.isidentifier():
+    if name.isidentifier() and '__' not in name:
         return None
-    fixed = re.sub(r'\W', '_', name)
+    fixed = re.sub(r'_+', '_', re.sub(r'\W', '_', name))
     fixed = fixed if fixed.isidentifier() else f'_{fixed}'
     return (
-        f'column name `{name}` must be a valid Python identifier (letters, digits and underscores, not starting '
-        f'with a digit), as it labels links in the graph: e.g. `{fixed}`'
+        f'column name `{name}` must be a valid Python identifier (letters, digits and single underscores, not '
+        f'starting with a digit), as it labels links in the graph, where `__` separates namespaces: e.g. `{fixed}`'
     )
 
 
@@ -41,7 +62,7 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
     if 'protocol' not in inputs:
         return None  # an optional exposed namespace that was not given
     potentials = inputs.get('potentials') or {}
-    if not potentials and 'dft_code' not in inputs and 'potentials' in ctx:
+    if not potentials and 'dft_code' not in inputs and not inputs.get('computed') and 'potentials' in ctx:
         return 'nothing to benchmark: give potentials and/or a dft_code'
     if DFT_COLUMN in potentials:
         return f'`{DFT_COLUMN}` is the name of the DFT column; label the potential otherwise'
@@ -55,6 +76,9 @@ def validate_inputs(inputs: dict, ctx) -> str | None:
             return f'{name}: unknown {sorted(unknown)}; choose from {", ".join(PROPERTIES)} (eos always runs)'
     if 'dft_code' in inputs and 'dft_reference' in inputs:
         return 'give either dft_code (compute the DFT column) or dft_reference (take it from existing results)'
+    message = computed_error(inputs.get('computed'), 'dft_code' in inputs or 'dft_reference' in inputs)
+    if message:
+        return message
     protocol = inputs['protocol'].value
     if protocol not in EquationOfStateWorkChain.get_available_protocols():
         return (
@@ -109,6 +133,15 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
             required=False,
             help='Instead of dft_code: DFT values by Table 1 row key (Å, eV, GPa, eV/Å^2), e.g. from an earlier run.',
         )
+        spec.input_namespace(
+            'computed',
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help='Columns computed earlier (e.g. the baselines, beside active learning): per column, the results of '
+            'its property work chains by output (`SNAP.eos`, `SNAP.phonon_data`, ...; units as in each results). '
+            'They are not computed again; a potential of the same name only gets its test-set errors.',
+        )
         spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('fast'), help='paper, fast or demo.')
         spec.input(
             'properties',
@@ -159,8 +192,11 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
         properties: list[str] | None = None,
         dft_properties: list[str] | None = None,
         overrides: dict | None = None,
+        computed: dict[str, dict[str, orm.Dict]] | None = None,
     ):
         """Return a builder; every input is checked here, before anything is submitted.
+
+        ``computed`` holds columns computed earlier: column -> output (``eos``, ``phonon_data``, ...) -> node.
 
         Raises
         ------
@@ -189,16 +225,24 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
         builder.dft_properties = orm.List(['elastic'] if dft_properties is None else dft_properties)
         if overrides:
             builder.overrides = orm.Dict(overrides)
+        if computed:
+            builder.computed = {column: dict(outputs) for column, outputs in computed.items()}
         check_builder(builder)
         return builder
 
     def setup(self):
-        """List the columns: each potential, and DFT if computed."""
-        self.ctx.columns = dict(self.inputs.get('potentials', {}))
+        """List the columns to compute: each potential, and DFT if computed; those given as ``computed`` are not."""
+        self.ctx.computed = sorted(self.inputs.get('computed', {}))
+        potentials = dict(self.inputs.get('potentials', {}))
+        self.ctx.columns = {name: p for name, p in potentials.items() if name not in self.ctx.computed}
+        # A computed column still gets its test-set errors when its potential is given: the test set may be newer.
+        self.ctx.errors_only = {name: p for name, p in potentials.items() if name in self.ctx.computed}
         if 'dft_code' in self.inputs:
             self.ctx.columns[DFT_COLUMN] = None
         self.ctx.overrides = self.inputs.overrides.get_dict() if 'overrides' in self.inputs else {}
         self.report(f'benchmarking {", ".join(self.ctx.columns)} with protocol `{self.inputs.protocol.value}`')
+        if self.ctx.computed:
+            self.report(f'taking {", ".join(self.ctx.computed)} as computed')
 
     def _builder(self, prop: str, column: str, structure: orm.StructureData):
         """Return the builder of property ``prop`` for ``column`` from the protocol and the overrides."""
@@ -221,6 +265,8 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
         self.ctx.property_pks = {}
         self.ctx.not_run = []
         self.report(f'equation of state for {len(self.ctx.columns)} columns')
+        for column, potential in self.ctx.errors_only.items():
+            self._run_errors(column, potential)
 
     def eos_pending(self) -> bool:
         """Whether a column's equation of state has not been seen to end."""
@@ -252,12 +298,18 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
                     continue
                 builder.metadata.call_link_label = f'{prop}_{column}'
                 self.ctx.property_pks.setdefault(prop, {})[column] = self.submit(builder).pk
-            if potential is not None and 'test_set' in self.inputs:
-                builder = PredictionErrorsWorkChain.get_builder_from_protocol(
-                    self.inputs.runner_code, potential, self.inputs.test_set, protocol=self.inputs.protocol.value
-                )
-                builder.metadata.call_link_label = f'errors_{column}'
-                self.ctx.property_pks.setdefault('errors', {})[column] = self.submit(builder).pk
+            if potential is not None:
+                self._run_errors(column, potential)
+
+    def _run_errors(self, column: str, potential: PotentialData) -> None:
+        """Submit the test-set errors of ``column``, if there is a test set."""
+        if 'test_set' not in self.inputs:
+            return
+        builder = PredictionErrorsWorkChain.get_builder_from_protocol(
+            self.inputs.runner_code, potential, self.inputs.test_set, protocol=self.inputs.protocol.value
+        )
+        builder.metadata.call_link_label = f'errors_{column}'
+        self.ctx.property_pks.setdefault('errors', {})[column] = self.submit(builder).pk
 
     def inspect_eos(self):
         """Every column needs its equilibrium structure: a column whose EOS failed is left out of the table.
@@ -270,7 +322,7 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
             self.report(f'{column} left out: {describe_failure(self.ctx.eos[column])}')
             self.ctx.columns.pop(column)
         self.ctx.failed_eos = [f'eos of {column}' for column in failed]
-        if not self.ctx.columns:
+        if not self.ctx.columns and not self.ctx.computed:
             return self.exit_codes.ERROR_EOS_FAILED.format(columns=', '.join(failed))
         return None
 
@@ -297,7 +349,13 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
 
     def assemble(self):
         """Build Table 1 and Fig. 1 from the results nodes."""
-        nodes = {}
+        rerun = self.ctx.get('properties', {}).get('errors', {})
+        nodes = {
+            f'{output}__{column}': node
+            for column, outputs in self.inputs.get('computed', {}).items()
+            for output, node in outputs.items()
+            if not (output == 'errors' and column in rerun)  # the errors on this run's test set replace them
+        }
         runs = {
             'eos': {column: node for column, node in self.ctx.eos.items() if column in self.ctx.columns},
             **{prop: dict(runs) for prop, runs in self.ctx.get('properties', {}).items()},
@@ -311,7 +369,7 @@ class BenchmarkWorkChain(FreshCodeMixin, WorkChain):
                 for output in entry.figure:
                     nodes[f'{output}__{column}'] = node.outputs[output]
         reference = ''
-        if DFT_COLUMN in self.ctx.columns:
+        if DFT_COLUMN in self.ctx.columns or DFT_COLUMN in self.ctx.computed:
             reference = DFT_COLUMN
         elif 'dft_reference' in self.inputs:
             nodes[f'reference__{DFT_COLUMN}'] = self.inputs.dft_reference

@@ -7,9 +7,10 @@ Stages, each a work chain a user can also run alone, each switchable off with ``
    ensemble of ``num_models`` on the final data, all scored on the same fixed test set.
 3. ``benchmark``: ``BenchmarkWorkChain``: Table 1 and Fig. 1 for every trained model and the baselines (SNAP, MEAM)
    against the DFT column; then each ensemble's mean and spread (``table_ensemble``), the uncertainty a user needs to
-   see which predictions the data do not pin down. The DFT column needs no trained model: it starts with the
-   campaign (``dft_column``, a DFT-only ``BenchmarkWorkChain``) and runs in the cores the first stages leave idle,
-   and Table 1 takes its values as ``dft_reference`` (``assemble_dft_column``, which keeps the link to pw.x).
+   see which predictions the data do not pin down. The DFT column and the baselines need no trained model: they
+   start with the campaign (``early_columns``, a ``BenchmarkWorkChain`` of their own) and run in the cores the first
+   stages leave idle. Table 1 takes their results as ``computed`` (links to the pw.x runs and the baselines' jobs
+   kept); only the baselines' test-set errors, which need the final test set, run with the models.
 
 4. ``finite_temperature``: Fig. 2, per column ``ThermalExpansionWorkChain``, then ``FiniteTemperatureElasticWorkChain``
    at the temperatures where the box stayed cubic.
@@ -31,7 +32,6 @@ from ase.build import bulk
 
 from ..analysis import ensembles, tables
 from ..analysis.structures import conventional_cell
-from ..calcfunctions.benchmark import assemble_dft_column
 from ..data.frame_set import FrameSetData
 from ..data.potential import PotentialData, find_lammps_potentials_dir
 from ..protocols import ProtocolMixin
@@ -194,10 +194,10 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         spec.inputs.validator = validate_inputs
         spec.outline(
             cls.setup,
-            if_(cls.run_dft_column_early)(cls.run_dft_column),
+            if_(cls.run_columns_early)(cls.run_early_columns),
             if_(cls.run_stage_active_learning)(cls.run_active_learning, cls.inspect_active_learning),
             if_(cls.run_stage_training)(cls.run_training, cls.inspect_training),
-            if_(cls.run_stage_benchmark)(cls.await_dft_column, cls.run_benchmark, cls.inspect_benchmark),
+            if_(cls.run_stage_benchmark)(cls.await_early_columns, cls.run_benchmark, cls.inspect_benchmark),
             if_(cls.run_stage_finite_temperature)(
                 cls.run_thermal_expansion, cls.run_elastic_t, cls.inspect_finite_temperature
             ),
@@ -392,45 +392,56 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
         """Whether the stage runs."""
         return 'surface_kinetics' in self.ctx.stages
 
-    def run_dft_column_early(self) -> bool:
-        """Whether Table 1 has a pw.x column to compute: it is started now, before the models exist."""
-        return 'benchmark' in self.ctx.stages and 'dft_code' in self.inputs.get('benchmark', {})
+    def run_columns_early(self) -> bool:
+        """Whether Table 1 has columns that need no trained model (pw.x's, the baselines): they start now."""
+        benchmark = self.inputs.get('benchmark', {})
+        return 'benchmark' in self.ctx.stages and ('dft_code' in benchmark or bool(self.inputs.get('baselines')))
 
-    def run_dft_column(self):
-        """Start the DFT column of Table 1 without awaiting it: it needs no trained model.
+    def run_early_columns(self):
+        """Start Table 1's DFT column and baselines without awaiting them: they need no trained model.
 
-        Its SCFs fill the cores the labelling and training leave idle, instead of being the end of Table 1's critical
-        path after the production training (the demo's pw.x equation of state alone took 5 of the campaign's 19 min).
+        Their jobs fill the cores the labelling and training leave idle, instead of lengthening Table 1's critical
+        path after the production training (the demo's pw.x equation of state alone took 5 of the campaign's 19 min;
+        SNAP's and MEAM's 14 small jobs and 60 processes another minute of the daemon's time).
         """
         inputs = self.exposed_inputs(BenchmarkWorkChain, 'benchmark')
-        inputs.update(structure=self.inputs.structure, potentials={}, metadata={'call_link_label': 'dft_column'})
+        baselines = dict(self.inputs.get('baselines', {}))
+        if not baselines:
+            inputs.pop('runner_code', None)
+        inputs.update(
+            structure=self.inputs.structure, potentials=baselines, metadata={'call_link_label': 'early_columns'}
+        )
         node = self.submit(BenchmarkWorkChain, **inputs)
-        self.ctx.dft_column_pk = node.pk
+        self.ctx.early_columns_pk = node.pk
+        columns = [*baselines, *([DFT_COLUMN] if 'dft_code' in inputs else [])]
         self.report(
-            f'DFT column of Table 1: {node.process_label}<{node.pk}>, alongside the stages before the benchmark'
+            f'Table 1 columns {", ".join(columns)} in {node.process_label}<{node.pk}>, alongside the stages before the '
+            'benchmark'
         )
 
-    def await_dft_column(self):
-        """Await the DFT column, if one was started."""
-        if 'dft_column_pk' in self.ctx:
-            return ToContext(dft_column=orm.load_node(self.ctx.dft_column_pk))
+    def await_early_columns(self):
+        """Await the early columns, if they were started."""
+        if 'early_columns_pk' in self.ctx:
+            return ToContext(early_columns=orm.load_node(self.ctx.early_columns_pk))
         return None
 
-    def _dft_reference(self) -> orm.Dict | None:
-        """Return the DFT column's values from its finished property work chains (None if its EOS failed)."""
-        node = self.ctx.dft_column
+    def _early_results(self) -> dict[str, dict[str, orm.Dict]]:
+        """Return the results of the early columns' finished property work chains, by column and property."""
+        node = self.ctx.early_columns
         if not node.is_finished_ok:
-            self.report(f'DFT column incomplete: {describe_failure(node)}')
-            self.ctx.incomplete.append(f'DFT column ({describe_failure(node)})')
-        results = {}
+            self.report(f'early Table 1 columns incomplete: {describe_failure(node)}')
+            self.ctx.incomplete.append(f'early columns ({describe_failure(node)})')
+        results: dict[str, dict[str, orm.Dict]] = {}
         for link in node.base.links.get_outgoing(node_class=orm.WorkflowNode).all():
-            prop, _, column = link.link_label.rpartition('_')
-            done = link.node.is_finished_ok and 'results' in link.node.outputs
-            if column == DFT_COLUMN and prop in REGISTRY and done:
-                results[prop] = link.node.outputs.results
-        if 'eos' not in results:
-            return None
-        return assemble_dft_column(**results, metadata={'call_link_label': 'dft_reference'})
+            prop, _, column = link.link_label.partition('_')
+            if prop not in REGISTRY or not link.node.is_finished_ok:
+                continue
+            entry = REGISTRY[prop]
+            outputs = results.setdefault(column, {})
+            for output, name in ((prop, entry.results), *((figure, figure) for figure in entry.figure)):
+                if name in link.node.outputs:
+                    outputs[output] = link.node.outputs[name]
+        return {column: outputs for column, outputs in results.items() if 'eos' in outputs}
 
     def run_active_learning(self):
         """Grow the data set."""
@@ -483,13 +494,15 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
     def run_benchmark(self):
         """Table 1 and Fig. 1 for every model and baseline."""
         inputs = self.exposed_inputs(BenchmarkWorkChain, 'benchmark')
-        potentials = {**self.ctx.potentials, **dict(self.inputs.get('baselines', {}))}
+        baselines = dict(self.inputs.get('baselines', {}))
+        if 'early_columns' in self.ctx:
+            inputs.pop('dft_code', None)
+            early = self._early_results()
+            # A baseline whose equation of state failed early is left out (the early columns' failure says why).
+            baselines = {name: potential for name, potential in baselines.items() if name in early}
+            inputs['computed'] = early
+        potentials = {**self.ctx.potentials, **baselines}
         inputs.update(structure=self.inputs.structure, potentials=potentials, metadata={'call_link_label': 'benchmark'})
-        if 'dft_column' in self.ctx:
-            inputs.pop('dft_code')
-            reference = self._dft_reference()
-            if reference is not None:
-                inputs['dft_reference'] = reference
         if self.ctx.get('test_set') is not None:
             inputs['test_set'] = self.ctx.test_set
         node = self.submit(BenchmarkWorkChain, **inputs)
@@ -530,13 +543,14 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
 
     def _equilibrium(self, column: str) -> orm.StructureData:
         """Return the conventional cubic cell at the column's equilibrium (the benchmark's), or at the input guess."""
-        benchmark = self.ctx.get('benchmark')
         eos = None
-        if benchmark is not None:
-            eos = next(
-                (link.node for link in benchmark.base.links.get_outgoing(link_label_filter=f'eos_{column}').all()),
-                None,
-            )
+        for key in ('benchmark', 'early_columns'):  # the baselines' equations of state ran early
+            benchmark = self.ctx.get(key)
+            if benchmark is not None and eos is None:
+                eos = next(
+                    (link.node for link in benchmark.base.links.get_outgoing(link_label_filter=f'eos_{column}').all()),
+                    None,
+                )
         source = eos.outputs.equilibrium_structure if eos is not None and eos.is_finished_ok else self.inputs.structure
         key = f'cubic_{column}'
         if key not in self.ctx.cubic_cells:
@@ -673,8 +687,8 @@ class CampaignWorkChain(FreshCodeMixin, ProtocolMixin, WorkChain):
                 continue
             nodes = dict(nodes) if isinstance(nodes, Mapping) else {stage: nodes}
             stages[stage] = {label: _process_record(node) for label, node in nodes.items()}
-        if 'dft_column' in self.ctx and 'benchmark' in stages:
-            stages['benchmark']['dft_column'] = _process_record(self.ctx.dft_column)
+        if 'early_columns' in self.ctx and 'benchmark' in stages:
+            stages['benchmark']['early_columns'] = _process_record(self.ctx.early_columns)
         self.out('summary', campaign_summary(orm.Dict({'stages': stages}), metadata={'call_link_label': 'summary'}))
         if self.ctx.incomplete:
             return self.exit_codes.ERROR_STAGES_INCOMPLETE.format(failed=', '.join(self.ctx.incomplete))

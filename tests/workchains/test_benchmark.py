@@ -91,6 +91,30 @@ def test_table1_for_snap_and_meam_through_the_daemon(
     there = imported_answers(export(node, tmp_path / 'benchmark.aiida'), node.uuid, tmp_path / 'elsewhere')
     assert there == here
 
+    # Columns computed earlier (as the campaign's baselines beside active learning) are taken as they are: the same
+    # table and figure from the same nodes, nothing computed again but the test-set errors of a potential given.
+    computed = {column: {} for column in ('SNAP', 'MEAM')}
+    for column, outputs in computed.items():
+        for prop in ('eos', 'elastic', 'vacancy', 'surfaces', 'phonons'):
+            child = called(node, f'{prop}_{column}')
+            outputs[prop] = child.outputs.results
+            outputs.update({name: child.outputs[name] for name in ('wulff', 'phonon_data') if name in child.outputs})
+    computed['MEAM']['errors'] = called(node, 'errors_MEAM').outputs.errors
+    builder = BenchmarkWorkChain.get_builder_from_protocol(
+        runner_code,
+        orm.StructureData(ase=bulk('Li', 'bcc', a=3.45)),
+        {'SNAP': snap_potential},
+        test_set=snap_labelled_set,
+        dft_reference=PAPER_TABLE['DFT (paper)'],
+        computed=computed,
+    )
+    again = submit_and_await(builder, timeout=300)
+    assert again.is_finished_ok, f'[{again.exit_status}] {again.exit_message}'
+    children = [link.link_label for link in again.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()]
+    assert children == ['errors_SNAP']
+    assert again.outputs.table['values'] == table['values']
+    assert again.outputs.figure.get_content('rb') == node.outputs.figure.get_content('rb')
+
 
 @pytest.mark.slow
 def test_a_property_that_refuses_a_columns_equilibrium_is_left_out(submit_and_await, runner_code, snap_potential):
@@ -128,6 +152,10 @@ def test_benchmark_bad_inputs(runner_code, snap_potential):
         ({'protocol': 'exact'}, 'unknown protocol'),
         ({'structure': orm.StructureData(ase=bulk('Li', 'bcc', a=3.45, cubic=True))}, 'one-atom primitive cell'),
         ({'potentials': {'DFT': snap_potential}}, 'name of the DFT column'),
+        ({'computed': {'MEAM': {'elastic': orm.Dict({'C11': 1.0})}}}, 'column `MEAM` has no `eos`'),
+        ({'computed': {'MEAM': {'eos': orm.Dict(), 'viscosity': orm.Dict()}}}, r"unknown outputs \['viscosity'\]"),
+        ({'computed': {'DFT': {'eos': orm.Dict()}}, 'dft_reference': {'C11': 15.0}}, 'both given and to be computed'),
+        ({'potentials': {'NequIP__m0': snap_potential}}, 'where `__` separates namespaces: e.g. `NequIP_m0`'),
     ]
     for overrides, message in cases:
         inputs = {'runner_code': runner_code, 'structure': structure, 'potentials': {'SNAP': snap_potential}}

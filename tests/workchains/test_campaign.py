@@ -326,11 +326,14 @@ def test_the_smallest_campaign_end_to_end(codes, tmp_path):
         assert column in models or f'eos of {column}' in (benchmark.exit_message or ''), column
     for column in ('DFT', 'SNAP', *models):
         assert table['values'][column]['lattice_constant'] is not None
-    # The DFT column needs no model: it started with the campaign, before the active learning ended, and Table 1
-    # took its lattice constant from it.
-    dft_column = called_with(node, 'dft_column')
-    dft_eos = called_with(dft_column, 'eos_DFT')
-    assert dft_column.is_finished_ok and dft_eos.ctime < called_with(node, 'active_learning').mtime
+    # The DFT column and SNAP need no model: they started with the campaign, before the active learning ended, and
+    # Table 1 took their lattice constants from there; only SNAP's test-set errors ran with the models.
+    early = called_with(node, 'early_columns')
+    dft_eos, snap_eos = called_with(early, 'eos_DFT'), called_with(early, 'eos_SNAP')
+    assert early.is_finished_ok and dft_eos.ctime < called_with(node, 'active_learning').mtime
+    assert snap_eos.ctime < called_with(node, 'active_learning').mtime
+    assert not benchmark.base.links.get_outgoing(link_label_filter='eos_SNAP').all()
+    assert called_with(benchmark, 'errors_SNAP').is_finished_ok and table['values']['SNAP']['force_rmse'] > 0
     assert table['values']['DFT']['lattice_constant'] == pytest.approx(dft_eos.outputs.lattice_constant.value, rel=1e-9)
     assert 3.3 < table['values']['DFT']['lattice_constant'] < 3.6
     assert table['values']['SNAP']['lattice_constant'] == pytest.approx(3.5062, abs=2e-3)  # SNAP's own minimum
@@ -377,14 +380,16 @@ def test_an_incomplete_benchmark_fails_the_campaign(runner_code):
     )
     results, node = engine.run_get_node(builder)
     assert node.exit_status == CampaignWorkChain.exit_codes.ERROR_STAGES_INCOMPLETE.status, node.exit_message
-    assert 'benchmark (BenchmarkWorkChain<' in node.exit_message and '[402]' in node.exit_message
+    # SNAP needs no trained model: it ran among the early columns, whose failure names the vacancy.
+    assert 'early columns (BenchmarkWorkChain<' in node.exit_message and '[402]' in node.exit_message
+    assert 'vacancy of SNAP' in node.exit_message
     assert 'SNAP' in results['table']['columns']
-    assert results['summary']['stages']['benchmark']['benchmark']['ok'] is False
+    assert results['summary']['stages']['benchmark']['early_columns']['ok'] is False
 
 
 def test_the_dft_column_starts_with_the_campaign(runner_code, pw_code, li_family):
-    """With a pw.x code the campaign starts Table 1's DFT column at once (a DFT-only benchmark, `dft_column`) and
-    the models' benchmark takes its values as `dft_reference`: Table 1's DFT lattice constant is that of the pw.x
+    """With a pw.x code the campaign starts Table 1's DFT column at once (in `early_columns`, with the baselines)
+    and the models' benchmark takes its results as `computed`: Table 1's DFT lattice constant is that of the pw.x
     equation of state, and it traces back to the pw.x runs. Cheap pw.x settings (60 Ry, 7^3 k-points; at 30 Ry and
     4^3 the minimum fell off the volume grid, and the campaign ended 405 naming the DFT column): the value
     is checked against its own work chain and a wide physical window, not against the paper."""
@@ -408,16 +413,17 @@ def test_the_dft_column_starts_with_the_campaign(runner_code, pw_code, li_family
     assert 'dft_code' in builder.benchmark
     results, node = engine.run_get_node(builder)
     assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
-    dft_column, benchmark = called_with(node, 'dft_column'), called_with(node, 'benchmark')
-    assert dft_column.ctime < benchmark.ctime and 'dft_code' not in benchmark.inputs
-    dft_eos = called_with(dft_column, 'eos_DFT')
-    assert benchmark.inputs.dft_reference.creator.process_label == 'assemble_dft_column'
+    early, benchmark = called_with(node, 'early_columns'), called_with(node, 'benchmark')
+    assert early.ctime < benchmark.ctime and 'dft_code' not in benchmark.inputs
+    dft_eos = called_with(early, 'eos_DFT')
+    assert benchmark.inputs.computed.DFT.eos.uuid == dft_eos.outputs.results.uuid
+    assert benchmark.inputs.computed.SNAP.eos.uuid == called_with(early, 'eos_SNAP').outputs.results.uuid
     table = results['table'].get_dict()
     a_dft = table['values']['DFT']['lattice_constant']
     assert a_dft == pytest.approx(dft_eos.outputs.lattice_constant.value, rel=1e-9)
     assert 3.2 < a_dft < 3.7
     assert table['values']['SNAP']['lattice_constant'] == pytest.approx(3.5062, abs=2e-3)
     assert walk_to_pw(results['table']) and walk_to_pw(results['table']) == walk_to_pw(dft_eos.outputs.results)
-    assert results['summary']['stages']['benchmark']['dft_column']['pk'] == dft_column.pk
+    assert results['summary']['stages']['benchmark']['early_columns']['pk'] == early.pk
     progress = campaign_progress(node)
     assert progress['stages_done'] == progress['stages_total'] == 1
