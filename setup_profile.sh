@@ -274,7 +274,7 @@ Use it:
     source $VENV/bin/activate
     verdi -p $PROFILE daemon start
     aiida-limlip -p $PROFILE demo                                    # a 20 s first look: EOS with SNAP
-    aiida-limlip -p $PROFILE campaign submit --protocol demo --follow   # the whole study, ~15-16 min on 2 cores
+    aiida-limlip -p $PROFILE campaign submit --protocol demo --follow   # the whole study, ~14-15 min on 2 cores
 EOF
 fi
 
