@@ -240,9 +240,29 @@ def _grouped_bars(axis, data: dict[str, dict[str, float]], colors: dict[str, str
     axis.legend(fontsize='small', loc='upper left', ncols=min(len(data), 3))
 
 
+def _path_labels(band: dict) -> list[str]:
+    return [str(label) for _, label in band.get('labels') or []]
+
+
+def aligned_distances(band: dict, first: dict) -> np.ndarray:
+    """Return the path distances of ``band`` on the x axis of ``first``.
+
+    Each potential's path runs through its own reciprocal lattice: for a cubic crystal its distances scale as 1/a,
+    so a potential whose lattice constant is 2 % off would put H, N and P 2 % away from the reference's ticks. The
+    same path (the same special points in order) is rescaled onto the first band's; any other is left as it is.
+    """
+    distances = np.asarray(band['distances'], dtype=float)
+    target = np.asarray(first['distances'], dtype=float)
+    length, target_length = distances[-1] - distances[0], target[-1] - target[0]
+    if _path_labels(band) != _path_labels(first) or length <= 0 or target_length <= 0:
+        return distances
+    return target[0] + (distances - distances[0]) * (target_length / length)
+
+
 def _bands(axis, bands: dict[str, dict], colors: dict[str, str], reference: str | None) -> None:
+    first = next(iter(bands.values()))
     for name, band in bands.items():
-        distances, frequencies = band['distances'], band['frequencies']
+        distances, frequencies = aligned_distances(band, first), band['frequencies']
         style = {'color': colors[name], 'lw': 1.5 if name == reference else 1}
         start = 0
         for end in band.get('segment_ends') or [len(distances)]:  # separate lines: segments are not joined
@@ -256,7 +276,10 @@ def _bands(axis, bands: dict[str, dict], colors: dict[str, str], reference: str 
     for distance in ticks:
         axis.axvline(distance, color='grey', lw=0.5)
     axis.set_xticks(list(ticks), ['|'.join(dict.fromkeys(labels)) for labels in ticks.values()])
-    axis.set_xlim(min(b['distances'][0] for b in bands.values()), max(b['distances'][-1] for b in bands.values()))
+    axis.set_xlim(
+        min(aligned_distances(b, first)[0] for b in bands.values()),
+        max(aligned_distances(b, first)[-1] for b in bands.values()),
+    )
     axis.set_ylabel('Frequency (THz)')
     axis.legend(fontsize='small')
 

@@ -141,3 +141,25 @@ def test_band_segments_are_not_joined():
     assert len(band_lines) == 2 * 2 * 3  # two potentials x two segments x three bands
     assert sorted({tuple(line.get_xdata()) for line in band_lines}) == [(0.0, 0.5, 1.0), (1.2, 1.6)]
     assert [t.get_text() for t in axis.get_xticklabels()] == ['Γ', 'H', 'P', 'N']
+
+
+def test_bands_of_other_lattice_constants_meet_the_reference_at_its_special_points():
+    """A potential 2 % off in a has its path 2 % shorter or longer (cubic: distances scale as 1/a); on the plot its
+    H, P and N lie on the reference's ticks. A band of another path is drawn as it is."""
+    from matplotlib.figure import Figure
+
+    reference, stretched = synthetic_bands(1.0), synthetic_bands(1.0)
+    stretched['distances'] = [1.02 * d for d in reference['distances']]
+    stretched['labels'] = [[1.02 * d, label] for d, label in reference['labels']]
+    other = synthetic_bands(1.0)
+    other['distances'] = [1.02 * d for d in reference['distances']]
+    other['labels'] = [[0.0, 'G'], [1.02, 'N'], [1.224, 'P'], [1.632, 'H']]
+    axis = Figure().subplots()
+    colors = {'DFT': 'k', 'SNAP': 'C0', 'other': 'C1'}
+    _bands(axis, {'DFT': reference, 'SNAP': stretched, 'other': other}, colors, 'DFT')
+    xs = {
+        color: sorted({tuple(np.round(line.get_xdata(), 9)) for line in axis.get_lines() if line.get_color() == color})
+        for color in colors.values()
+    }
+    assert xs['k'] == [(0.0, 0.5, 1.0), (1.2, 1.6)] and xs['C0'] == xs['k']
+    assert xs['C1'][-1] == (1.224, 1.632)
