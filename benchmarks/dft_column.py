@@ -16,12 +16,17 @@ work chain is kept in the group ``limlip/benchmarks/dft-column`` (a step already
     ``PhononWorkChain`` in the 16-atom supercell of the conventional cube doubled (2x2x2 conventional, matrix
     [[0,2,2],[2,0,2],[2,2,0]] of the primitive cell): H, N and P are commensurate with it, so their frequencies are
     exact finite-displacement values, not interpolations. One displaced cell (bcc has one inequivalent atom).
+``figure``
+    The DFT phonons of the ``phonons`` step (``--dft-protocol``) against SNAP and MEAM in the same 16-atom cell, each
+    potential at its own equilibrium (an ``EquationOfStateWorkChain`` first, as in Table 1): the frequencies at H, N
+    and P with their deviation from DFT, and the three dispersions in ``--output`` (Fig. 1's panel (a)).
 ``report``
     Every finished step next to the paper's DFT values.
 
     python benchmarks/dft_column.py vacancy
     python benchmarks/dft_column.py surfaces --slabs 8 12 16 --dft-protocol demo
     python benchmarks/dft_column.py phonons
+    python benchmarks/dft_column.py figure --output docs/figures/dft_phonons.png
     python benchmarks/dft_column.py report
 
 Not a test, and not a laptop's job at the paper's settings: the perfect 16-atom cell alone has 35 k-points at
@@ -36,7 +41,7 @@ import argparse
 
 import numpy as np
 from aiida import load_profile, orm
-from dft_convergence import A0, run_point
+from dft_convergence import A0, find_point, run_point
 
 GROUP = 'limlip/benchmarks/dft-column'
 #: Paper Table 1, "DFT (paper)" column.
@@ -118,6 +123,49 @@ def phonons(args, group: orm.Group) -> None:
     run_point(group, builder, step='phonons', supercell='2x2x2 conventional', dft_protocol=args.dft_protocol)
 
 
+def figure(args, group: orm.Group) -> None:
+    """Compare the DFT phonons with SNAP's and MEAM's in the same cell, each at its own equilibrium; draw them."""
+    from aiida_limlip.analysis.tables import plot_figure1
+    from aiida_limlip.data.potential import PotentialData, find_lammps_potentials_dir
+    from aiida_limlip.workchains.properties.eos import EquationOfStateWorkChain
+    from aiida_limlip.workchains.properties.phonons import PhononWorkChain
+
+    dft = find_point(group, step='phonons', supercell='2x2x2 conventional', dft_protocol=args.dft_protocol)
+    if dft is None or not dft.is_finished_ok:
+        raise SystemExit(f'run `dft_column.py phonons --dft-protocol {args.dft_protocol}` first')
+    directory = find_lammps_potentials_dir()
+    potentials = {
+        'SNAP': PotentialData.from_snap_zuo2020(directory),
+        'MEAM': PotentialData.from_meam(directory / 'library.meam', None, ['Li']),
+    }
+    columns = {f'DFT ({args.dft_protocol})': dft}
+    for name, potential in potentials.items():
+        potential = potential.get_or_store()
+        builder = EquationOfStateWorkChain.get_builder_from_protocol(args.runner, li(args.a), potential)
+        eos = run_point(group, builder, step='eos', potential=name)
+        builder = PhononWorkChain.get_builder_from_protocol(
+            args.runner, eos.outputs.equilibrium_structure, potential, overrides={'supercell': CONVENTIONAL_2X2X2}
+        )
+        columns[name] = run_point(group, builder, step='phonons', supercell='2x2x2 conventional', potential=name)
+    reference = next(iter(columns))
+    points = {name: node.outputs.results['special_points'] for name, node in columns.items()}
+    print(f'\nPhonons in the 2x2x2 conventional cell (16 atoms), THz; deviation from {reference}')
+    for label in ('H', 'N', 'P'):
+        for name, by_point in points.items():
+            frequencies, exact = by_point[label], points[reference][label]
+            row = f'  {label} {name:>12}: ' + ' '.join(f'{f:6.2f}' for f in frequencies)
+            if name != reference:
+                row += (
+                    '  ('
+                    + ', '.join(f'{100 * (f - r) / r:+.0f} %' for f, r in zip(frequencies, exact, strict=True))
+                    + ')'
+                )
+            print(row)
+    bands = {name: node.outputs.phonon_data.get_dict() for name, node in columns.items()}
+    plot_figure1(args.output, bands=bands, reference=reference)
+    print(f'\nwritten {args.output}')
+
+
 def fiorentini_methfessel(rows: list[dict]) -> dict:
     """Return gamma (eV/Å^2) of one facet from slab energies linear in the atom count: E = N e_bulk + 2 A gamma.
 
@@ -192,7 +240,7 @@ def report(args, group: orm.Group) -> None:
 def main() -> None:
     """Parse the command line and run a step or the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('step', choices=['vacancy', 'surfaces', 'phonons', 'report'])
+    parser.add_argument('step', choices=['vacancy', 'surfaces', 'phonons', 'figure', 'report'])
     parser.add_argument('--code', default='pw@localhost')
     parser.add_argument('--a', type=float, default=A0, help='lattice constant (Å): our pw.x value by default')
     parser.add_argument('--dft-protocol', default='paper', choices=['paper', 'demo', 'fast'])
@@ -202,10 +250,13 @@ def main() -> None:
     parser.add_argument('--vacuum', type=float, default=15.0, help='vacuum (Å)')
     parser.add_argument('--mpiprocs', type=int, default=1, help='MPI processes of each pw.x job')
     parser.add_argument('--group', default=GROUP, help='group that keeps the steps')
+    parser.add_argument('--runner', default='limlip-runner@localhost', help='runner code of the potentials (figure)')
+    parser.add_argument('--output', default='dft_phonons.png', help='PNG of the dispersions (figure)')
     args = parser.parse_args()
     load_profile()
     group, _ = orm.Group.collection.get_or_create(args.group)
-    {'vacancy': vacancy, 'surfaces': surfaces, 'phonons': phonons, 'report': report}[args.step](args, group)
+    steps = {'vacancy': vacancy, 'surfaces': surfaces, 'phonons': phonons, 'figure': figure, 'report': report}
+    steps[args.step](args, group)
 
 
 if __name__ == '__main__':
