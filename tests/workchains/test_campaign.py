@@ -256,6 +256,46 @@ def test_upstream_calculations_walks_every_link(pw_code):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_the_active_learning_loop_learns(codes):
+    """The fast loop alone, in the CI's budget (the whole campaign around it is opt-in below): two iterations with
+    real programs, pw.x labels of 16-atom seeds, 2-model DeePMD ensembles, LAMMPS exploration at 50 K with the
+    ensemble's model deviation, selection and labelling of the candidates.
+
+    Every iteration explores the same condition from the same seeds, so the ensembles are judged on the same region:
+    the last one must agree better there than the first (measured in the campaign form of this loop: median
+    deviation 0.33 -> 0.10 eV/Å), and it must have more accurate frames or a lower force error on the fixed test set.
+    """
+    from aiida_limlip.query import active_learning_iterations, dft_calculations_of
+
+    # Smaller than the fast protocol (five seeds, eight candidates: 578 s alone): four seeds, four candidates.
+    overrides = {'seeds': {'rattled_count': 2}, 'selection': {'max_candidates': 4}}
+    results, node = engine.run_get_node(al_builder(codes, overrides))
+    assert node.is_finished_ok, f'[{node.exit_status}] {node.exit_message}'
+    records = [entry['record'] for entry in active_learning_iterations(node)]
+    assert len(records) == 2
+    for record in records:
+        overall = record['exploration']['overall']
+        assert overall['accurate'] + overall['candidate'] + overall['failed'] == overall['total'] > 0
+        assert record['candidates_chosen'] <= 4  # the cap
+    first, last = records
+    assert last['training_frames'] > first['training_frames'] and last['labels_added'] + first['labels_added'] >= 4
+    first_overall, last_overall = first['exploration']['overall'], last['exploration']['overall']
+    assert last_overall['median_max_devi_f'] < 0.8 * first_overall['median_max_devi_f'], records
+    assert (
+        last_overall['accurate_fraction'] > first_overall['accurate_fraction']
+        or last['test_errors']['forces'] < first['test_errors']['forces']
+    ), records
+    dataset = results['dataset']
+    assert dataset.num_frames == first['training_frames'] + sum(r['labels_added'] for r in records)
+    # Every model of the last ensemble was fed by pw.x runs that finished.
+    for potential in results['potentials'].values():
+        fed = dft_calculations_of(potential)
+        assert fed and all(calc.process_label == 'PwCalculation' and calc.is_finished_ok for calc in fed.values())
+    check_deviation_of_training_and_hot_frames(results['potentials'], dataset)
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get('LIMLIP_CAMPAIGN_TEST'),
     reason='the smallest campaign takes 10 min alone and 17-20 min beside the rest of the suite on 2 cores, beyond '
